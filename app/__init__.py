@@ -1,0 +1,1 @@
+"""Commhub composition root: entry points, settings, wiring and the embedded demo."""

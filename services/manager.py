@@ -1,0 +1,183 @@
+"""``CommManager``: the one object a caller needs.
+
+It owns the local store (opened lazily), a provider registry, and the security
+settings, and hands out channel services::
+
+    comm = CommManager()
+    local = comm.email("maildir", path="~/Mail")
+    local.sync()
+    for message in comm.search(EmailQuery().from_sender("alice").is_unread()):
+        ...
+
+Providers are looked up in the registry by family and name, so adding one never
+touches this class.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from services.errors import ConfigurationError
+from services.models import Account, Message
+from services.providers import builtin_registry
+from services.query.builder import EmailQuery
+from services.registry import ProviderContext, ProviderRegistry
+from services.security.config import SecurityConfig
+from services.store.paths import default_data_dir
+
+if TYPE_CHECKING:
+    from services.importer import ImportReport
+    from services.store import Store
+
+__all__ = ["CommManager"]
+
+Progress = Callable[[int, int | None], None]
+
+
+class CommManager:
+    """Facade over the store and every configured channel service."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        registry: ProviderRegistry | None = None,
+        security_config: SecurityConfig | None = None,
+        encryption_enabled: bool | None = None,
+        audit_logging: bool | None = None,
+        compliance_mode: str | None = None,
+        data_retention_days: int | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+        self.registry = registry if registry is not None else builtin_registry()
+        self.security = (security_config or SecurityConfig()).with_overrides(
+            encryption_enabled=encryption_enabled,
+            audit_logging=audit_logging,
+            compliance_mode=compliance_mode,
+            data_retention_days=data_retention_days,
+        )
+        self._store = store
+        self._owns_store = store is None
+        self._lock = threading.Lock()
+        self._services: dict[tuple[str, str], Any] = {}
+
+    # -- the store -----------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "commhub.sqlite3"
+
+    @property
+    def store(self) -> Store:
+        """The local store, opened (and migrated) on first use."""
+        with self._lock:
+            if self._store is None:
+                from services.store import Store
+
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._store = Store.open(self.db_path)
+            return self._store
+
+    def close(self) -> None:
+        for service in self._services.values():
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                closer()
+        self._services.clear()
+        with self._lock:
+            if self._store is not None and self._owns_store:
+                self._store.close()
+            self._store = None
+
+    def __enter__(self) -> CommManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- channel services ------------------------------------------------------------
+    def _context(self) -> ProviderContext:
+        return ProviderContext(store_opener=lambda: self.store, extras={"security": self.security})
+
+    def _service(
+        self, family: str, provider: str, name: str | None, config: Mapping[str, Any]
+    ) -> Any:
+        canonical = self.registry.canonical(family, provider)
+        account = name or str(config.get("account") or canonical)
+        key = (family, account)
+        if key not in self._services:
+            cfg = {k: v for k, v in config.items() if k != "account"}
+            self._services[key] = self.registry.create(
+                family, canonical, self._context(), account, cfg
+            )
+        return self._services[key]
+
+    def email(self, provider: str, /, **config: Any) -> Any:
+        """An e-mail service: ``comm.email("maildir", path=...)``, ``comm.email("smtp", ...)``.
+
+        ``account=`` names the account (defaults to the provider name).
+        """
+        return self._service("email", provider, None, config)
+
+    def gmail(self, **config: Any) -> Any:
+        """The Gmail API service: ``comm.gmail(credentials_path="credentials.json")``."""
+        return self.email("gmail", **config)
+
+    def sms(self, provider: str | None = None, /, **config: Any) -> Any:
+        name = provider or config.pop("provider", None)
+        if not name:
+            raise ConfigurationError("comm.sms() needs provider=, e.g. provider='twilio'")
+        return self._service("sms", str(name), None, config)
+
+    def socket(self, type: str | None = None, /, **config: Any) -> Any:
+        kind = type or config.pop("type", None)
+        if not kind:
+            raise ConfigurationError("comm.socket() needs type=, e.g. type='websocket'")
+        return self._service("socket", str(kind), None, config)
+
+    def chat(self, provider: str, /, **config: Any) -> Any:
+        return self._service("chat", provider, None, config)
+
+    # -- the local store, across every account and channel ----------------------------
+    def import_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        account: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import a Maildir, an mbox (Google Takeout too), a folder of .eml files or one file."""
+        from services.importer import import_path
+
+        return import_path(self.store, Path(path).expanduser(), account=account, progress=progress)
+
+    def search(self, query: EmailQuery | str) -> list[Message]:
+        """Search everything in the local store (every account and channel)."""
+        q = EmailQuery.parse(query) if isinstance(query, str) else query
+        return self.store.search(q)
+
+    def count(self, query: EmailQuery | str) -> int:
+        q = EmailQuery.parse(query) if isinstance(query, str) else query
+        return self.store.count(q)
+
+    def get(self, message_id: int) -> Message:
+        return self.store.get(message_id)
+
+    def raw(self, message_id: int) -> bytes:
+        return self.store.raw(message_id)
+
+    def thread(self, message_id: int) -> list[Message]:
+        return self.store.thread(message_id)
+
+    def accounts(self) -> list[Account]:
+        return self.store.accounts()

@@ -1,0 +1,294 @@
+"""SQL side of ingestion, threading and deletion.  Runs on the writer thread only."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from services.models import ChannelKind
+from services.store.blobs import Codec, decode_blob
+from services.store.events import IngestResult, StoreEvent
+from services.store.prepare import PreparedMessage, fts_values, warnings_json
+
+__all__ = ["WriterState", "delete_messages", "ingest_batch"]
+
+_FOLDER_ROLES = {
+    "inbox": "inbox", "sent": "sent", "sent items": "sent", "sent mail": "sent",
+    "drafts": "drafts", "trash": "trash", "deleted items": "trash", "junk": "junk",
+    "spam": "junk", "archive": "archive",
+}
+
+_INSERT_MESSAGE = """
+INSERT INTO messages (account_id, folder_id, channel, remote_id, message_id, in_reply_to,
+    refs, thread_id, conversation, sender_addr, sender_name, subject, date, received_at,
+    flags, priority, size, snippet, has_attachments, raw_key, text_key, sha256, parse_warnings)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_INSERT_FTS = """
+INSERT INTO fts (rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_DELETE_FTS = """
+INSERT INTO fts (fts, rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names,
+    att_text) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+class WriterState:
+    """Caches owned by the writer thread (account and folder ids)."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, int] = {}
+        self.folders: dict[tuple[int, str], int] = {}
+
+    def clear(self) -> None:
+        self.accounts.clear()
+        self.folders.clear()
+
+    def account_id(self, conn: sqlite3.Connection, name: str, channel: str) -> int:
+        found = self.accounts.get(name)
+        if found is not None:
+            return found
+        row = conn.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO accounts (name, provider, channel) VALUES (?, 'local', ?)",
+                (name, channel),
+            )
+            ident = int(cur.lastrowid or 0)
+        else:
+            ident = int(row[0])
+        self.accounts[name] = ident
+        return ident
+
+    def folder_id(self, conn: sqlite3.Connection, account_id: int, name: str) -> int:
+        key = (account_id, name)
+        found = self.folders.get(key)
+        if found is not None:
+            return found
+        row = conn.execute(
+            "SELECT id FROM folders WHERE account_id = ? AND name = ?", key
+        ).fetchone()
+        if row is None:
+            folded = name.casefold()
+            cur = conn.execute(
+                "INSERT INTO folders (account_id, name, name_key, role) VALUES (?, ?, ?, ?)",
+                (account_id, name, folded, _FOLDER_ROLES.get(folded)),
+            )
+            ident = int(cur.lastrowid or 0)
+        else:
+            ident = int(row[0])
+        self.folders[key] = ident
+        return ident
+
+
+def _is_duplicate(conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage) -> bool:
+    if conn.execute(
+        "SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ?", (acc, p.sha256)
+    ).fetchone():
+        return True
+    return p.remote_id is not None and conn.execute(
+        "SELECT 1 FROM messages WHERE account_id = ? AND folder_id = ? AND remote_id = ?",
+        (acc, folder, p.remote_id),
+    ).fetchone() is not None
+
+
+def _thread_keys(acc: int, p: PreparedMessage) -> tuple[list[str], list[str]]:
+    """(all keys, reference keys) linking this message into the msgid map."""
+    if p.conversation is not None:
+        key = f"conv:{acc}:{p.channel}:{p.conversation}"
+        return [key], []
+    refs = list(dict.fromkeys(p.refs))
+    if p.in_reply_to and p.in_reply_to not in refs:
+        refs.append(p.in_reply_to)
+    if p.message_id:
+        refs = [r for r in refs if r != p.message_id]
+        return [p.message_id, *refs], refs
+    return refs, refs
+
+
+def _merge_threads(
+    conn: sqlite3.Connection, keep: int, others: set[int], updated: list[int]
+) -> None:
+    for other in sorted(others):
+        updated.extend(
+            int(r[0]) for r in conn.execute("SELECT id FROM messages WHERE thread_id = ?", (other,))
+        )
+        conn.execute("UPDATE msgids SET thread_id = ? WHERE thread_id = ?", (keep, other))
+        conn.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?", (keep, other))
+        conn.execute(
+            "UPDATE threads SET last_date = max(coalesce(last_date, 0), coalesce("
+            "(SELECT last_date FROM threads WHERE id = ?), 0)) WHERE id = ?",
+            (other, keep),
+        )
+        conn.execute("DELETE FROM threads WHERE id = ?", (other,))
+
+
+def _assign_thread(
+    conn: sqlite3.Connection, keys: list[str], refs: list[str], p: PreparedMessage,
+    updated: list[int],
+) -> tuple[int, dict[str, int | None]]:
+    existing: dict[str, int | None] = {}
+    tids: set[int] = set()
+    for key in keys:
+        row = conn.execute(
+            "SELECT thread_id, message_id FROM msgids WHERE msgid = ?", (key,)
+        ).fetchone()
+        if row is not None:
+            tids.add(int(row[0]))
+            existing[key] = row[1]
+    if not tids:
+        tid: int | None = None
+        if p.conversation is None and not refs and p.reply_subject and p.subject_key:
+            row = conn.execute(
+                "SELECT id FROM threads WHERE subject_key = ? "
+                "ORDER BY last_date DESC, id DESC LIMIT 1",
+                (p.subject_key,),
+            ).fetchone()
+            tid = int(row[0]) if row else None
+        if tid is None:
+            cur = conn.execute(
+                "INSERT INTO threads (subject_key, last_date) VALUES (?, ?)",
+                (p.subject_key, p.date),
+            )
+            return int(cur.lastrowid or 0), existing
+    else:
+        tid = min(tids)
+        if len(tids) > 1:
+            _merge_threads(conn, tid, tids - {tid}, updated)
+    if p.date is not None:
+        conn.execute(
+            "UPDATE threads SET last_date = ? WHERE id = ? AND coalesce(last_date, 0) < ?",
+            (p.date, tid, p.date),
+        )
+    return tid, existing
+
+
+def _insert_one(
+    conn: sqlite3.Connection, state: WriterState, p: PreparedMessage, updated: list[int]
+) -> int | None:
+    channel = p.channel or str(ChannelKind.EMAIL)
+    acc = state.account_id(conn, p.account, channel)
+    folder = state.folder_id(conn, acc, p.folder)
+    if _is_duplicate(conn, acc, folder, p):
+        return None
+    keys, refs = _thread_keys(acc, p)
+    tid, existing = _assign_thread(conn, keys, refs, p, updated)
+    conn.execute(
+        "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)",
+        (p.sha256, p.raw_codec, p.raw_data),
+    )
+    if p.text_key is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)",
+            (p.text_key, p.text_codec, p.text_data),
+        )
+    cur = conn.execute(
+        _INSERT_MESSAGE,
+        (acc, folder, channel, p.remote_id, p.message_id, p.in_reply_to, " ".join(p.refs),
+         tid, p.conversation, p.sender_addr, p.sender_name, p.subject, p.date, p.received_at,
+         p.flags, p.priority, p.size, p.snippet, int(p.has_attachments), p.sha256, p.text_key,
+         p.sha256, warnings_json(p.parse_warnings)),
+    )
+    mid = int(cur.lastrowid or 0)
+    own = p.message_id if p.conversation is None else None
+    for key in keys:
+        if key not in existing:
+            conn.execute(
+                "INSERT INTO msgids (msgid, thread_id, message_id) VALUES (?, ?, ?)",
+                (key, tid, mid if key == own else None),
+            )
+        elif key == own and existing[key] is None:
+            conn.execute("UPDATE msgids SET message_id = ? WHERE msgid = ?", (mid, key))
+    if p.participants:
+        conn.executemany(
+            "INSERT INTO participants (message_id, role, position, address, name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(mid, role, pos, addr, name) for role, pos, addr, name in p.participants],
+        )
+    if p.attachments:
+        conn.executemany(
+            "INSERT INTO attachments (message_id, part_id, position, filename, content_type, "
+            "size, content_id, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(mid, row[0], pos, *row[1:]) for pos, row in enumerate(p.attachments)],
+        )
+    if p.labels:
+        conn.executemany(
+            "INSERT OR IGNORE INTO labels (message_id, label, label_key) VALUES (?, ?, ?)",
+            [(mid, label, label.casefold()) for label in p.labels],
+        )
+    conn.execute(_INSERT_FTS, (mid, *p.fts))
+    return mid
+
+
+def ingest_batch(
+    conn: sqlite3.Connection, state: WriterState, batch: Sequence[PreparedMessage]
+) -> tuple[IngestResult, list[StoreEvent]]:
+    """Insert one batch (the caller holds the transaction)."""
+    ids: list[int] = []
+    updated: list[int] = []
+    duplicates = warnings = 0
+    for p in batch:
+        mid = _insert_one(conn, state, p, updated)
+        if mid is None:
+            duplicates += 1
+            continue
+        ids.append(mid)
+        warnings += bool(p.parse_warnings)
+    events: list[StoreEvent] = []
+    if ids:
+        events.append(StoreEvent("added", tuple(ids)))
+    stale = sorted(set(updated) - set(ids))
+    if stale:
+        events.append(StoreEvent("updated", tuple(stale)))
+    return IngestResult(len(ids), duplicates, warnings, tuple(ids)), events
+
+
+def delete_messages(
+    conn: sqlite3.Connection, ids: Sequence[int], codec: Codec
+) -> tuple[int, list[StoreEvent]]:
+    """Remove messages, their FTS rows and any blob no other message uses."""
+    gone: list[int] = []
+    for mid in ids:
+        row = conn.execute(
+            "SELECT subject, raw_key, text_key, sha256 FROM messages WHERE id = ?", (mid,)
+        ).fetchone()
+        if row is None:
+            continue
+        subject, raw_key, text_key = str(row[0]), row[1], row[2]
+        parts = tuple(
+            (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
+            for r in conn.execute(
+                "SELECT role, position, address, name FROM participants WHERE message_id = ? "
+                "ORDER BY role, position",
+                (mid,),
+            )
+        )
+        names = [str(r[0]) for r in conn.execute(
+            "SELECT filename FROM attachments WHERE message_id = ? ORDER BY position", (mid,)
+        )]
+        body = ""
+        if text_key is not None:
+            blob = conn.execute(
+                "SELECT codec, data FROM blobs WHERE key = ?", (text_key,)
+            ).fetchone()
+            if blob is not None:
+                body = decode_blob(str(blob[0]), bytes(blob[1]), codec).decode(
+                    "utf-8", "surrogatepass"
+                )
+        conn.execute(_DELETE_FTS, (mid, *fts_values(subject, parts, body, names)))
+        conn.execute("UPDATE msgids SET message_id = NULL WHERE message_id = ?", (mid,))
+        conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
+        conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
+        still_used = conn.execute(
+            "SELECT 1 FROM messages WHERE account_id IN (SELECT id FROM accounts) "
+            "AND sha256 = ? LIMIT 1",
+            (row[3],),
+        ).fetchone()
+        if still_used is None:
+            conn.executemany(
+                "DELETE FROM blobs WHERE key = ?",
+                [(k,) for k in (raw_key, text_key) if k is not None],
+            )
+        gone.append(mid)
+    return len(gone), ([StoreEvent("deleted", tuple(gone))] if gone else [])

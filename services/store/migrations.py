@@ -1,0 +1,214 @@
+"""Schema and versioned migrations.
+
+``MIGRATIONS`` is an ordered tuple of SQL scripts; script *n* (1-based) moves the
+database from ``PRAGMA user_version`` *n-1* to *n*.  Each script runs in its own
+``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump, so a
+failure leaves the database at the previous version.  Never edit a released
+script: append a new one.
+
+The schema is channel-neutral from version 1: e-mail, SMS, chat and socket
+messages share ``messages``; ``conversation`` holds the peer key of SMS/chat
+messages; ``participants`` holds every party (role 0 from, 1 to, 2 cc, 3 bcc,
+4 reply-to) for fast contact lookup; bulky content lives in ``blobs`` (see
+``services.store.blobs``) and the full-text index in the contentless FTS5 table
+``fts`` whose rowid is ``messages.id``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from services.errors import StoreError
+
+__all__ = ["MIGRATIONS", "migrate", "schema_version", "split_statements"]
+
+# Flags bitmask: services.store.prepare.FLAG_BITS.  Dates: unix seconds, UTC.
+_V1 = """
+CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    provider    TEXT NOT NULL,
+    channel     TEXT NOT NULL DEFAULT 'email',
+    address     TEXT NOT NULL DEFAULT '',
+    config      TEXT NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL DEFAULT (unixepoch())
+);
+
+CREATE TABLE folders (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    role        TEXT,
+    UNIQUE (account_id, name)
+);
+CREATE INDEX folders_name_key ON folders(name_key);
+
+CREATE TABLE blobs (
+    key         TEXT PRIMARY KEY,
+    codec       TEXT NOT NULL,
+    data        BLOB NOT NULL
+);
+
+CREATE TABLE threads (
+    id          INTEGER PRIMARY KEY,
+    subject_key TEXT NOT NULL DEFAULT '',
+    last_date   INTEGER
+);
+CREATE INDEX threads_subject ON threads(subject_key, last_date);
+
+CREATE TABLE msgids (
+    msgid       TEXT PRIMARY KEY,
+    thread_id   INTEGER NOT NULL,
+    message_id  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX msgids_thread ON msgids(thread_id);
+
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    folder_id       INTEGER REFERENCES folders(id) ON DELETE SET NULL,
+    channel         TEXT NOT NULL DEFAULT 'email',
+    remote_id       TEXT,
+    message_id      TEXT,
+    in_reply_to     TEXT,
+    refs            TEXT NOT NULL DEFAULT '',
+    thread_id       INTEGER,
+    conversation    TEXT,
+    sender_addr     TEXT NOT NULL DEFAULT '',
+    sender_name     TEXT NOT NULL DEFAULT '',
+    subject         TEXT NOT NULL DEFAULT '',
+    date            INTEGER,
+    received_at     INTEGER,
+    flags           INTEGER NOT NULL DEFAULT 0,
+    priority        INTEGER NOT NULL DEFAULT 3,
+    size            INTEGER NOT NULL DEFAULT 0,
+    snippet         TEXT NOT NULL DEFAULT '',
+    has_attachments INTEGER NOT NULL DEFAULT 0,
+    raw_key         TEXT,
+    text_key        TEXT,
+    sha256          TEXT NOT NULL,
+    parse_warnings  TEXT,
+    UNIQUE (account_id, sha256)
+);
+CREATE UNIQUE INDEX messages_remote ON messages(account_id, folder_id, remote_id)
+    WHERE remote_id IS NOT NULL;
+CREATE INDEX messages_date ON messages(date);
+CREATE INDEX messages_folder_date ON messages(folder_id, date);
+CREATE INDEX messages_account_date ON messages(account_id, date);
+CREATE INDEX messages_thread ON messages(thread_id, date);
+CREATE INDEX messages_flags ON messages(flags, date);
+CREATE INDEX messages_channel ON messages(channel, date);
+CREATE INDEX messages_msgid ON messages(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX messages_attach ON messages(has_attachments, date);
+
+CREATE TABLE participants (
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    role        INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    address     TEXT NOT NULL,
+    name        TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (message_id, role, position)
+) WITHOUT ROWID;
+CREATE INDEX participants_address ON participants(address COLLATE NOCASE);
+
+CREATE TABLE attachments (
+    message_id   INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    part_id      TEXT NOT NULL,
+    position     INTEGER NOT NULL DEFAULT 0,
+    filename     TEXT NOT NULL DEFAULT '',
+    content_type TEXT NOT NULL DEFAULT 'application/octet-stream',
+    size         INTEGER NOT NULL DEFAULT 0,
+    content_id   TEXT,
+    inline       INTEGER NOT NULL DEFAULT 0,
+    text_key     TEXT,
+    PRIMARY KEY (message_id, part_id)
+) WITHOUT ROWID;
+
+CREATE TABLE labels (
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    label       TEXT NOT NULL,
+    label_key   TEXT NOT NULL,
+    PRIMARY KEY (message_id, label)
+) WITHOUT ROWID;
+CREATE INDEX labels_key ON labels(label_key);
+
+CREATE TABLE contacts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL DEFAULT '',
+    notes       TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL DEFAULT (unixepoch())
+);
+
+CREATE TABLE contact_identities (
+    contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('email', 'phone', 'socket', 'chat')),
+    service     TEXT NOT NULL DEFAULT '',
+    value       TEXT NOT NULL,
+    is_primary  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, service, value)
+);
+CREATE INDEX contact_identities_contact ON contact_identities(contact_id);
+
+CREATE VIRTUAL TABLE fts USING fts5(
+    subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text,
+    content = '',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO fts (fts, rank) VALUES ('hashsize', 16777216);
+INSERT INTO fts (fts, rank) VALUES ('automerge', 8);
+INSERT INTO fts (fts, rank) VALUES ('pgsz', 4050);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a script into complete statements (triggers' inner ``;`` are kept)."""
+    statements: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement at end of script: {buf.strip()[:60]!r}")
+    return statements
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Bring the database up to ``len(migrations)``; return the version reached.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``).  Safe to call on
+    every open: an up-to-date database is left untouched.
+    """
+    target = len(migrations)
+    current = schema_version(conn)
+    if current > target:
+        raise StoreError(
+            f"the database is at schema version {current}, newer than this Commhub "
+            f"understands ({target}); upgrade Commhub"
+        )
+    for version in range(current + 1, target + 1):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if schema_version(conn) >= version:  # another process got there first
+                conn.execute("ROLLBACK")
+                continue
+            for statement in split_statements(migrations[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"schema migration to version {version} failed: {exc}") from exc
+    return schema_version(conn)

@@ -1,0 +1,230 @@
+"""Turn a ``(Message, raw)`` pair into the rows the writer inserts.
+
+This is the CPU-heavy half of ingestion (hashing, compression, codec, text
+assembly) and is a pure function, so the importer runs it in worker processes
+and the writer thread only executes SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.models import Address, Attachment, ChannelKind, Flag, Message
+from services.store.blobs import Codec, encode_blob
+from services.threads.jwz import is_reply_subject, normalize_subject
+
+__all__ = [
+    "FLAG_BITS",
+    "ROLE_BCC",
+    "ROLE_CC",
+    "ROLE_FROM",
+    "ROLE_REPLY_TO",
+    "ROLE_TO",
+    "PreparedMessage",
+    "bits_to_flags",
+    "flags_to_bits",
+    "fts_values",
+    "prepare",
+    "to_epoch",
+]
+
+FLAG_BITS: dict[Flag, int] = {
+    Flag.SEEN: 1,
+    Flag.FLAGGED: 2,
+    Flag.ANSWERED: 4,
+    Flag.DELETED: 8,
+    Flag.DRAFT: 16,
+}
+
+ROLE_FROM, ROLE_TO, ROLE_CC, ROLE_BCC, ROLE_REPLY_TO = 0, 1, 2, 3, 4
+
+Participant = tuple[int, int, str, str]  # role, position, address, name
+AttachmentRow = tuple[str, str, str, int, str | None, int]  # part, name, type, size, cid, inline
+
+
+def flags_to_bits(flags: frozenset[Flag] | set[Flag]) -> int:
+    bits = 0
+    for flag in flags:
+        bits |= FLAG_BITS[flag]
+    return bits
+
+
+def bits_to_flags(bits: int) -> frozenset[Flag]:
+    return frozenset(flag for flag, bit in FLAG_BITS.items() if bits & bit)
+
+
+def to_epoch(value: datetime | None) -> int | None:
+    """Unix seconds (UTC); naive datetimes are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedMessage:
+    """Everything the writer needs for one message, ready for SQL."""
+
+    account: str
+    folder: str
+    channel: str
+    remote_id: str | None
+    message_id: str | None
+    in_reply_to: str | None
+    refs: tuple[str, ...]
+    conversation: str | None
+    sender_addr: str
+    sender_name: str
+    subject: str
+    date: int | None
+    received_at: int | None
+    flags: int
+    priority: int
+    size: int
+    snippet: str
+    has_attachments: bool
+    sha256: str
+    raw_codec: str
+    raw_data: bytes
+    text_key: str | None
+    text_codec: str
+    text_data: bytes
+    parse_warnings: tuple[str, ...]
+    participants: tuple[Participant, ...]
+    attachments: tuple[AttachmentRow, ...]
+    labels: tuple[str, ...]
+    subject_key: str
+    reply_subject: bool
+    fts: tuple[str, str, str, str, str, str, str, str]
+
+
+def _party_text(participants: tuple[Participant, ...], role: int) -> str:
+    return " ".join(f"{name} {addr}".strip() for r, _, addr, name in participants if r == role)
+
+
+def fts_values(
+    subject: str,
+    participants: tuple[Participant, ...],
+    body: str,
+    attachment_names: list[str],
+) -> tuple[str, str, str, str, str, str, str, str]:
+    """The FTS row; deterministic so a contentless row can be deleted later."""
+    return (
+        subject,
+        _party_text(participants, ROLE_FROM),
+        _party_text(participants, ROLE_TO),
+        _party_text(participants, ROLE_CC),
+        _party_text(participants, ROLE_BCC),
+        body,
+        " ".join(attachment_names),
+        "",
+    )
+
+
+def _participants(message: Message) -> tuple[Participant, ...]:
+    rows: list[Participant] = []
+    groups: tuple[tuple[int, tuple[Address, ...]], ...] = (
+        (ROLE_FROM, (message.sender,) if message.sender else ()),
+        (ROLE_TO, message.to),
+        (ROLE_CC, message.cc),
+        (ROLE_BCC, message.bcc),
+        (ROLE_REPLY_TO, message.reply_to),
+    )
+    for role, addresses in groups:
+        for pos, addr in enumerate(addresses):
+            rows.append((role, pos, addr.address, addr.name))
+    return tuple(rows)
+
+
+def _attachment_rows(attachments: list[Attachment]) -> tuple[AttachmentRow, ...]:
+    rows: list[AttachmentRow] = []
+    seen: set[str] = set()
+    for i, att in enumerate(attachments):
+        part = att.part_id or f"a{i}"
+        if part in seen:
+            part = f"{part}#{i}"
+        seen.add(part)
+        rows.append(
+            (part, att.filename, att.content_type, att.size, att.content_id, int(att.inline))
+        )
+    return tuple(rows)
+
+
+def _conversation(message: Message) -> str | None:
+    if message.channel == ChannelKind.EMAIL:
+        return None
+    if message.channel == ChannelKind.CHAT and message.folder:
+        return f"room:{message.folder}"
+    parties = {a.address.casefold() for a in (*([message.sender] if message.sender else []),
+                                              *message.to, *message.cc) if a.address}
+    return "peers:" + ",".join(sorted(parties))
+
+
+def _snippet(message: Message) -> str:
+    if message.snippet:
+        return message.snippet
+    return " ".join(message.body_text[:400].split())[:200]
+
+
+def prepare(
+    message: Message,
+    raw: bytes,
+    codec: Codec,
+    *,
+    labels: tuple[str, ...] = (),
+) -> PreparedMessage:
+    """Hash, compress and encode one message for :meth:`Store.ingest_prepared`."""
+    sha = hashlib.sha256(raw).hexdigest()
+    raw_codec, raw_data = encode_blob(raw, codec)
+    body = message.body_text
+    text_key: str | None = None
+    text_codec, text_data = "", b""
+    if body:
+        body_bytes = body.encode("utf-8", "surrogatepass")
+        text_key = f"text:{sha}"  # derived from the raw: shared only with the same raw
+        text_codec, text_data = encode_blob(body_bytes, codec)
+    participants = _participants(message)
+    attachments = _attachment_rows(message.attachments)
+    sender = message.sender
+    subject = message.subject
+    return PreparedMessage(
+        account=message.account,
+        folder=message.folder,
+        channel=str(message.channel),
+        remote_id=message.remote_id,
+        message_id=message.message_id or None,
+        in_reply_to=message.in_reply_to or None,
+        refs=tuple(r for r in message.references if r),
+        conversation=_conversation(message),
+        sender_addr=sender.address if sender else "",
+        sender_name=sender.name if sender else "",
+        subject=subject,
+        date=to_epoch(message.date),
+        received_at=to_epoch(message.received_at),
+        flags=flags_to_bits(message.flags),
+        priority=int(message.priority),
+        size=message.size or len(raw),
+        snippet=_snippet(message),
+        has_attachments=any(not a.inline for a in message.attachments),
+        sha256=sha,
+        raw_codec=raw_codec,
+        raw_data=raw_data,
+        text_key=text_key,
+        text_codec=text_codec,
+        text_data=text_data,
+        parse_warnings=tuple(message.parse_warnings),
+        participants=participants,
+        attachments=attachments,
+        labels=labels,
+        subject_key=normalize_subject(subject) if subject else "",
+        reply_subject=bool(subject) and is_reply_subject(subject),
+        fts=fts_values(subject, participants, body, [a[1] for a in attachments]),
+    )
+
+
+def warnings_json(warnings: tuple[str, ...]) -> str | None:
+    return json.dumps(list(warnings), ensure_ascii=False) if warnings else None

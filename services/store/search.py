@@ -1,0 +1,273 @@
+"""Compile the query tree (``services.query.ast``) to SQL over the store's schema.
+
+Text terms become FTS5 ``MATCH`` expressions in which every user string is an
+FTS5 string literal (``"..."`` with ``"`` doubled, NUL removed), so operators
+such as ``NEAR(``, ``*``, ``-``, ``:`` or stray quotes in user input are just
+text: hostile input can neither raise an SQLite error nor inject syntax.  A word
+with no token characters (``"-"``, ``"@@"``) is dropped; a term left with no
+words matches nothing.
+
+Structure: an ``And``/``Or`` whose children are all text terms (``Not`` allowed
+under ``And`` next to a positive term) becomes *one* ``MATCH``; anything else
+becomes SQL, with FTS parts as ``m.id IN (SELECT rowid FROM fts WHERE fts MATCH
+?)`` subqueries.  Everything is bound as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.models import SortOrder
+from services.query.ast import (
+    All,
+    And,
+    DateRange,
+    Field,
+    FlagIs,
+    HasAttachment,
+    Node,
+    Not,
+    Or,
+    PriorityIs,
+    SizeRange,
+    Term,
+    TextField,
+)
+from services.store.prepare import FLAG_BITS, to_epoch
+
+__all__ = ["Compiled", "QueryLike", "compile_node", "fts_expression", "fts_literal",
+           "order_by"]
+
+FTS_COLUMNS: dict[TextField, tuple[str, ...]] = {
+    TextField.ANY: (),
+    TextField.FROM: ("sender",),
+    TextField.TO: ("rcpt_to", "rcpt_cc", "rcpt_bcc"),
+    TextField.CC: ("rcpt_cc",),
+    TextField.BCC: ("rcpt_bcc",),
+    TextField.SUBJECT: ("subject",),
+    TextField.BODY: ("body",),
+    TextField.ATTACHMENT: ("att_names",),
+    TextField.CONTACT: ("sender", "rcpt_to", "rcpt_cc", "rcpt_bcc"),
+}
+
+_FTS_IN = "m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
+
+_SORT_SQL = {
+    "date": "m.date",
+    "from": "coalesce(nullif(m.sender_name, ''), m.sender_addr) COLLATE NOCASE",
+    "subject": "m.subject COLLATE NOCASE",
+    "size": "m.size",
+}
+
+
+class QueryLike(Protocol):
+    """What the store reads from ``services.query.builder.EmailQuery``."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def max_results(self) -> int | None: ...
+
+    @property
+    def offset_value(self) -> int: ...
+
+    @property
+    def sort_keys(self) -> Sequence[tuple[str, SortOrder]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A WHERE clause over ``messages m`` and its parameters.  ``fts_only`` is the
+    single MATCH expression when the whole query is one (fast counting)."""
+
+    where: str
+    params: tuple[object, ...]
+    fts_only: str | None = None
+
+
+def fts_literal(text: str) -> str:
+    """``text`` as an FTS5 string literal."""
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
+
+
+def _has_token(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _term_expression(term: Term) -> str | None:
+    """The MATCH expression of one text term, None when it has no token at all."""
+    value = term.value.strip()
+    if term.phrase:
+        prefix = value.endswith("*")
+        text = value.rstrip("*")
+        if not _has_token(text):
+            return None
+        expr = fts_literal(text) + ("*" if prefix else "")
+    else:
+        words = value.split()
+        parts: list[str] = []
+        for i, word in enumerate(words):
+            prefix = i == len(words) - 1 and word.endswith("*")
+            text = word.rstrip("*") if prefix else word
+            if _has_token(text):
+                parts.append(fts_literal(text) + ("*" if prefix else ""))
+        if not parts:
+            return None
+        expr = " AND ".join(parts)
+    columns = FTS_COLUMNS[term.field]
+    if columns:
+        return "{" + " ".join(columns) + "} : (" + expr + ")"
+    return expr
+
+
+def fts_expression(node: Node) -> str | None:
+    """One MATCH expression for ``node`` if it can be expressed in FTS5 alone."""
+    if isinstance(node, Term):
+        if node.field not in FTS_COLUMNS:
+            return None
+        return _term_expression(node)
+    if isinstance(node, Or):
+        parts = [fts_expression(c) for c in node.children]
+        if not parts or any(p is None for p in parts):
+            return None
+        return " OR ".join(f"({p})" for p in parts)
+    if isinstance(node, And):
+        positive: list[str] = []
+        negative: list[str] = []
+        for child in node.children:
+            if isinstance(child, Not):
+                expr = fts_expression(child.child)
+                if expr is None:
+                    return None
+                negative.append(expr)
+            else:
+                expr = fts_expression(child)
+                if expr is None:
+                    return None
+                positive.append(expr)
+        if not positive:
+            return None
+        out = " AND ".join(f"({p})" for p in positive)
+        for neg in negative:
+            out = f"({out}) NOT ({neg})"
+        return out
+    return None
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.params: list[object] = []
+
+    def sql(self, node: Node) -> str:
+        expr = fts_expression(node)
+        if expr is not None:
+            self.params.append(expr)
+            return _FTS_IN
+        if isinstance(node, All):
+            return "1"
+        if isinstance(node, Term):
+            return self._term(node)
+        if isinstance(node, And):
+            return self._junction(node.children, "AND")
+        if isinstance(node, Or):
+            return self._junction(node.children, "OR")
+        if isinstance(node, Not):
+            # NULL (an unknown column) must count as false before negating
+            return f"NOT coalesce(({self.sql(node.child)}), 0)"
+        if isinstance(node, Field):
+            self.params.append(str(node.channel))
+            return "m.channel = ?"
+        if isinstance(node, HasAttachment):
+            return "m.has_attachments = 1"
+        if isinstance(node, FlagIs):
+            self.params.append(FLAG_BITS[node.flag])
+            return "(m.flags & ?) != 0" if node.value else "(m.flags & ?) = 0"
+        if isinstance(node, PriorityIs):
+            self.params.append(int(node.priority))
+            return "m.priority = ?"
+        if isinstance(node, DateRange):
+            return self._range("m.date", ">=", to_epoch(node.after), "<", to_epoch(node.before))
+        if isinstance(node, SizeRange):
+            return self._range("m.size", ">", node.larger, "<", node.smaller)
+        raise TypeError(f"unknown query node {node!r}")
+
+    def _range(self, col: str, lo_op: str, lo: int | None, hi_op: str, hi: int | None) -> str:
+        terms: list[str] = []
+        if lo is not None:
+            terms.append(f"{col} {lo_op} ?")
+            self.params.append(lo)
+        if hi is not None:
+            terms.append(f"{col} {hi_op} ?")
+            self.params.append(hi)
+        if not terms:
+            return f"{col} IS NOT NULL"
+        return "(" + " AND ".join([f"{col} IS NOT NULL", *terms]) + ")"
+
+    def _term(self, term: Term) -> str:
+        value = term.value.strip()
+        if term.field == TextField.FOLDER:
+            key = value.casefold()
+            self.params.extend([key, key])
+            return ("(m.folder_id IN (SELECT id FROM folders WHERE name_key = ?) OR "
+                    "m.id IN (SELECT message_id FROM labels WHERE label_key = ?))")
+        if term.field == TextField.ACCOUNT:
+            self.params.append(value)
+            return "m.account_id IN (SELECT id FROM accounts WHERE name = ? COLLATE NOCASE)"
+        if term.field == TextField.MESSAGE_ID:
+            self.params.append(value.strip("<>").strip())
+            return "m.message_id = ?"
+        return "0"  # a text term with no searchable word matches nothing
+
+    def _junction(self, children: Sequence[Node], op: str) -> str:
+        merged: list[str] = []
+        parts: list[str] = []
+        rest: list[Node] = []
+        for child in children:
+            expr = fts_expression(child)
+            if expr is not None:
+                merged.append(expr)
+            else:
+                rest.append(child)
+        if op == "AND" and merged:  # fold negated text terms into the one MATCH
+            keep: list[Node] = []
+            for child in rest:
+                neg = fts_expression(child.child) if isinstance(child, Not) else None
+                if neg is not None:
+                    merged[-1] = f"({merged[-1]}) NOT ({neg})"
+                else:
+                    keep.append(child)
+            rest = keep
+        if merged:
+            self.params.append(f" {op} ".join(f"({m})" for m in merged))
+            parts.append(_FTS_IN)
+        parts.extend(f"({self.sql(child)})" for child in rest)
+        if not parts:
+            return "1" if op == "AND" else "0"
+        return f" {op} ".join(parts)
+
+
+def compile_node(node: Node) -> Compiled:
+    """The WHERE clause (over ``messages m``) for ``node``."""
+    compiler = _Compiler()
+    where = compiler.sql(node)
+    fts_only = fts_expression(node)
+    return Compiled(where, tuple(compiler.params), fts_only)
+
+
+def order_by(sort_keys: Sequence[tuple[str, SortOrder]]) -> str:
+    """ORDER BY clause for the query's sort keys (ties broken by id)."""
+    items: list[str] = []
+    first_desc = True
+    for i, (key, order) in enumerate(sort_keys or (("date", SortOrder.DESC),)):
+        column = _SORT_SQL.get(str(key))
+        if column is None:
+            raise ValueError(f"unknown sort key {key!r}")
+        desc = SortOrder(order) == SortOrder.DESC
+        if i == 0:
+            first_desc = desc
+        items.append(f"{column} {'DESC' if desc else 'ASC'}")
+    items.append(f"m.id {'DESC' if first_desc else 'ASC'}")
+    return "ORDER BY " + ", ".join(items)

@@ -1,0 +1,379 @@
+"""The local message store: one SQLite database (WAL) for every channel.
+
+Thread-safe: writes go through one writer thread (:mod:`services.store.writer`),
+reads use one connection per calling thread.  Change events reach subscribers
+after each committed batch, on the writer thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from services.errors import NotFound, StoreError
+from services.models import Account, ChannelKind, Flag, Message
+from services.store.blobs import Codec, PlainCodec, read_blob
+from services.store.events import IngestResult, StoreEvent
+from services.store.ingest import WriterState, delete_messages, ingest_batch
+from services.store.migrations import migrate
+from services.store.prepare import PreparedMessage, bits_to_flags, flags_to_bits, prepare
+from services.store.rows import SUMMARY_FROM, SUMMARY_SELECT, load_summaries, rows_to_messages
+from services.store.search import QueryLike, compile_node, order_by
+from services.store.writer import Writer, connect
+
+__all__ = ["BATCH_SIZE", "Store"]
+
+BATCH_SIZE = 1000
+_log = logging.getLogger(__name__)
+Subscriber = Callable[[StoreEvent], None]
+
+
+class Store:
+    """Open with :meth:`open`; close with :meth:`close` (or use as a context manager)."""
+
+    def __init__(self, path: Path, codec: Codec, writer_conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.codec = codec
+        self._state = WriterState()
+        self._subscribers: list[Subscriber] = []
+        self._sub_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer = Writer(writer_conn, self._dispatch)
+
+    @classmethod
+    def open(cls, path: Path | str, *, codec: Codec | None = None) -> Store:
+        """Open (creating and migrating) the database at ``path``."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent}: {exc}") from exc
+        conn = connect(path)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, codec or PlainCodec(), conn)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("the store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        try:
+            return self._reader().execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database read failed: {exc}") from exc
+
+    def _dispatch(self, events: list[StoreEvent]) -> None:
+        with self._sub_lock:
+            subscribers = list(self._subscribers)
+        for event in events:
+            for callback in subscribers:
+                try:
+                    callback(event)
+                except Exception:
+                    _log.exception("store subscriber %r failed", callback)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(StoreEvent)`` after each committed batch; returns unsubscribe."""
+        with self._sub_lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._sub_lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # -- accounts ------------------------------------------------------------------
+    def ensure_account(
+        self,
+        name: str,
+        provider: str,
+        channel: ChannelKind = ChannelKind.EMAIL,
+        address: str = "",
+        config: Mapping[str, Any] | None = None,
+    ) -> Account:
+        """Create the account or update its provider, channel, address and config."""
+        cfg = json.dumps(dict(config or {}), sort_keys=True, default=str)
+
+        def task(conn: sqlite3.Connection) -> tuple[int, list[StoreEvent]]:
+            conn.execute(
+                "INSERT INTO accounts (name, provider, channel, address, config) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET provider = excluded."
+                "provider, channel = excluded.channel, address = excluded.address, "
+                "config = excluded.config",
+                (name, provider, str(channel), address, cfg),
+            )
+            row = conn.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
+            return int(row[0]), []
+
+        ident = self._writer.call(task)
+        return Account(name, provider, ChannelKind(channel), address, dict(config or {}), ident)
+
+    def accounts(self) -> list[Account]:
+        return [
+            Account(n, p, ChannelKind(c), a, json.loads(cfg), i)
+            for i, n, p, c, a, cfg in self._read(
+                "SELECT id, name, provider, channel, address, config FROM accounts ORDER BY id"
+            )
+        ]
+
+    def account_stats(self) -> dict[str, int]:
+        """Message count per account name."""
+        return {
+            str(n): int(c)
+            for n, c in self._read(
+                "SELECT a.name, (SELECT count(*) FROM messages m WHERE m.account_id = a.id) "
+                "FROM accounts a"
+            )
+        }
+
+    def folders(self, account: str) -> list[str]:
+        return [str(r[0]) for r in self._read(
+            "SELECT f.name FROM folders f JOIN accounts a ON a.id = f.account_id "
+            "WHERE a.name = ? ORDER BY f.name", (account,)
+        )]
+
+    def known_hashes(self, account: str) -> set[str]:
+        """sha256 of every raw message stored for ``account`` (cheap pre-parse dedupe)."""
+        return {str(r[0]) for r in self._read(
+            "SELECT m.sha256 FROM messages m JOIN accounts a ON a.id = m.account_id "
+            "WHERE a.name = ?", (account,)
+        )}
+
+    def known_remote_ids(self, account: str) -> set[tuple[str, str]]:
+        """``(folder, remote_id)`` of every message of ``account`` that has one."""
+        return {(str(f), str(r)) for f, r in self._read(
+            "SELECT f.name, m.remote_id FROM messages m JOIN folders f ON f.id = m.folder_id "
+            "JOIN accounts a ON a.id = m.account_id WHERE a.name = ? AND m.remote_id IS NOT NULL",
+            (account,),
+        )}
+
+    # -- writing -------------------------------------------------------------------
+    def ingest(self, items: Iterable[tuple[Message, bytes]]) -> IngestResult:
+        """Store messages with their raw bytes; dedupes, threads and indexes them."""
+        total = IngestResult()
+        batch: list[PreparedMessage] = []
+        for message, raw in items:
+            if not isinstance(raw, bytes | bytearray):
+                raise TypeError("raw must be bytes")
+            batch.append(prepare(message, bytes(raw), self.codec))
+            if len(batch) >= BATCH_SIZE:
+                total += self.ingest_prepared(batch)
+                batch = []
+        if batch:
+            total += self.ingest_prepared(batch)
+        return total
+
+    def submit_prepared(self, batch: Sequence[PreparedMessage]) -> Future[IngestResult]:
+        """Queue one batch (one transaction) without waiting; blocks if the queue is full."""
+        state = self._state
+        items = list(batch)
+
+        def task(conn: sqlite3.Connection) -> tuple[IngestResult, list[StoreEvent]]:
+            try:
+                return ingest_batch(conn, state, items)
+            except BaseException:
+                state.clear()  # ids cached during a rolled-back transaction are void
+                raise
+
+        return self._writer.submit(task)
+
+    def ingest_prepared(self, batch: Sequence[PreparedMessage]) -> IngestResult:
+        return self.submit_prepared(batch).result()
+
+    def set_flags(
+        self,
+        message_id: int,
+        add: Iterable[Flag] = (),
+        remove: Iterable[Flag] = (),
+    ) -> frozenset[Flag]:
+        """Add and remove flags; returns the message's flags afterwards."""
+        plus, minus = flags_to_bits(frozenset(add)), flags_to_bits(frozenset(remove))
+
+        def task(conn: sqlite3.Connection) -> tuple[int, list[StoreEvent]]:
+            row = conn.execute(
+                "UPDATE messages SET flags = (flags | ?) & ~? WHERE id = ? RETURNING flags",
+                (plus, minus, message_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no message with id {message_id}")
+            return int(row[0]), [StoreEvent("flags", (message_id,))]
+
+        return bits_to_flags(self._writer.call(task))
+
+    def delete(self, ids: Iterable[int]) -> int:
+        """Remove messages (index rows and unused blobs too); returns how many."""
+        wanted = list(ids)
+        codec = self.codec
+        return self._writer.call(lambda conn: delete_messages(conn, wanted, codec))
+
+    # -- reading -------------------------------------------------------------------
+    def _loader(self, message_id: int, part_id: str) -> Callable[[], bytes]:
+        def load() -> bytes:
+            from services.mime.parse import attachment_bytes
+
+            return attachment_bytes(self.raw(message_id), part_id)
+
+        return load
+
+    def search_ids(self, query: QueryLike) -> list[int]:
+        compiled = compile_node(query.node)
+        sql, params = self._paged(
+            "SELECT m.id FROM messages m", compiled.where, compiled.params, query
+        )
+        return [int(r[0]) for r in self._read(sql, params)]
+
+    def search(self, query: QueryLike) -> list[Message]:
+        """Summaries (no body, no raw read) in the query's order."""
+        ids = self.search_ids(query)  # ids first: the planner picks the best index alone
+        return load_summaries(self._reader(), ids, self._loader)
+
+    def count(self, query: QueryLike) -> int:
+        compiled = compile_node(query.node)
+        if compiled.fts_only is not None:
+            rows = self._read("SELECT count(*) FROM fts WHERE fts MATCH ?", (compiled.fts_only,))
+        else:
+            rows = self._read(
+                f"SELECT count(*) FROM messages m WHERE {compiled.where}", compiled.params
+            )
+        return int(rows[0][0])
+
+    def page_after(
+        self, query: QueryLike, last_date: int | None, last_id: int | None, n: int
+    ) -> list[Message]:
+        """Keyset page (newest first) after the row ``(last_date, last_id)``; pass
+        ``last_id=None`` for the first page.  Ignores the query's sort and offset."""
+        compiled = compile_node(query.node)
+        where, params = compiled.where, list(compiled.params)
+        if last_id is not None:
+            if last_date is None:
+                where = f"({where}) AND m.date IS NULL AND m.id < ?"
+                params.append(last_id)
+            else:
+                where = (f"({where}) AND (m.date < ? OR (m.date = ? AND m.id < ?) "
+                         "OR m.date IS NULL)")
+                params += [last_date, last_date, last_id]
+        ids = [int(r[0]) for r in self._read(
+            f"SELECT m.id FROM messages m WHERE {where} ORDER BY m.date DESC, m.id DESC LIMIT ?",
+            [*params, n],
+        )]
+        return load_summaries(self._reader(), ids, self._loader)
+
+    @staticmethod
+    def _paged(
+        select: str, where: str, params: Sequence[object], query: QueryLike
+    ) -> tuple[str, list[object]]:
+        sql = f"{select} WHERE {where} {order_by(query.sort_keys)}"
+        out = list(params)
+        limit, offset = query.max_results, query.offset_value or 0
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            out += [-1 if limit is None else limit, offset]
+        return sql, out
+
+    def _summary(self, message_id: int) -> Message:
+        found = load_summaries(self._reader(), [message_id], self._loader)
+        if not found:
+            raise NotFound(f"no message with id {message_id}")
+        return found[0]
+
+    def raw(self, message_id: int) -> bytes:
+        """The byte-exact original."""
+        rows = self._read("SELECT raw_key FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            raise NotFound(f"no message with id {message_id}")
+        if rows[0][0] is None:
+            return b""
+        return read_blob(self._reader(), str(rows[0][0]), self.codec)
+
+    def body_text(self, message_id: int) -> str:
+        """The indexed body text (what the FTS index holds), from the blob store."""
+        rows = self._read("SELECT text_key FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            raise NotFound(f"no message with id {message_id}")
+        if rows[0][0] is None:
+            return ""
+        return read_blob(self._reader(), str(rows[0][0]), self.codec).decode(
+            "utf-8", "surrogatepass"
+        )
+
+    def get(self, message_id: int) -> Message:
+        """The full message: e-mail re-parsed from the raw bytes, with attachment loaders."""
+        summary = self._summary(message_id)
+        if summary.channel != ChannelKind.EMAIL:
+            return summary.with_changes(body_text=self.body_text(message_id))
+        from services.mime.parse import parse_message
+
+        raw = self.raw(message_id)
+        full = parse_message(raw, account=summary.account, folder=summary.folder,
+                             remote_id=summary.remote_id)
+        for att in full.attachments:
+            att.loader = self._loader(message_id, att.part_id)
+        return full.with_changes(
+            id=summary.id, channel=summary.channel, flags=summary.flags,
+            thread_id=summary.thread_id, raw_key=summary.raw_key,
+            received_at=summary.received_at,
+            date=full.date or summary.date,
+        )
+
+    def thread(self, message_id: int) -> list[Message]:
+        """Every message of ``message_id``'s thread, oldest first (summaries)."""
+        rows = self._read("SELECT thread_id FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            raise NotFound(f"no message with id {message_id}")
+        if rows[0][0] is None:
+            return [self._summary(message_id)]
+        found = self._read(
+            f"{SUMMARY_SELECT}{SUMMARY_FROM} WHERE m.thread_id = ? "
+            "ORDER BY m.date IS NULL, m.date, m.id",
+            (rows[0][0],),
+        )
+        return rows_to_messages(self._reader(), found, self._loader)
+
+    def optimize(self) -> None:
+        """Refresh planner statistics and merge FTS segments (after a big import)."""
+        def task(conn: sqlite3.Connection) -> tuple[None, list[StoreEvent]]:
+            conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+            conn.execute("PRAGMA analysis_limit = 1000")
+            conn.execute("ANALYZE")
+            return None, []
+
+        self._writer.call(task)

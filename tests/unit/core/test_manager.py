@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services import CommManager, ConfigurationError, EmailQuery, SecurityConfig
+from tests.unit.core.mailfactory import make_email, write_maildir
+
+
+def test_maildir_account_through_the_facade(tmp_path: Path) -> None:
+    first = make_email(1, subject="Budget", attachment=("plan.pdf", b"%PDF-1.4 x"))
+    reply = make_email(2, sender="Bob <bob@example.org>", subject="Re: Budget", reply_to=first)
+    maildir = write_maildir(tmp_path / "Mail", [first, reply, make_email(3, subject="Other")])
+    with CommManager(data_dir=tmp_path / "data") as comm:
+        local = comm.email("maildir", path=str(maildir))
+        report = local.sync()
+        assert (report.added, report.duplicates) == (3, 0)
+        assert local.sync().added == 0  # re-sync adds nothing twice
+
+        found = local.search(EmailQuery().from_sender("alice").has_attachment())
+        assert [m.subject for m in found] == ["Budget"]
+        assert found[0].has_pdf_attachment()
+        assert comm.count("subject:budget") == 2
+
+        thread = comm.thread(found[0].id or 0)
+        assert [m.subject for m in thread] == ["Budget", "Re: Budget"]
+        assert comm.raw(found[0].id or 0) == first.as_bytes()
+        assert [a.name for a in comm.accounts()] == ["maildir"]
+
+
+def test_same_provider_twice_returns_the_same_service(tmp_path: Path) -> None:
+    maildir = write_maildir(tmp_path / "Mail", [make_email(1)])
+    with CommManager(data_dir=tmp_path / "data") as comm:
+        a = comm.email("maildir", path=str(maildir))
+        assert comm.email("maildir", path=str(maildir)) is a
+        b = comm.email("maildir", path=str(maildir), account="second")
+        assert b is not a and b.name == "second"
+
+
+def test_unknown_provider_and_bad_config_are_clear(tmp_path: Path) -> None:
+    with CommManager(data_dir=tmp_path / "data") as comm:
+        with pytest.raises(ConfigurationError, match="unknown email provider 'pigeon'"):
+            comm.email("pigeon")
+        with pytest.raises(ConfigurationError, match="needs path="):
+            comm.email("maildir")
+        with pytest.raises(ConfigurationError, match="needs provider="):
+            comm.sms()
+
+
+def test_security_settings_from_the_spec(tmp_path: Path) -> None:
+    cfg = SecurityConfig(
+        require_encryption=True,
+        compliance_standards=["gdpr", "HIPAA"],
+        retention_policy={"emails": "7_years"},
+    )
+    comm = CommManager(
+        data_dir=tmp_path, security_config=cfg, audit_logging=True, data_retention_days=2555
+    )
+    assert comm.security.compliance_standards == ("GDPR", "HIPAA")
+    assert comm.security.audit_logging and comm.security.data_retention_days == 2555
+    with pytest.raises(ConfigurationError, match="unknown compliance standard"):
+        SecurityConfig(compliance_standards=["MADE-UP"])

@@ -1,0 +1,1 @@
+"""Commhub desktop UI (Qt).  Only ``ui.qt`` imports the Qt binding."""

@@ -1,0 +1,1 @@
+"""View-models: pure Python state behind each pane, no Qt."""
