@@ -186,7 +186,11 @@ def demo_messages() -> list[tuple[Message, bytes]]:
             )
         )
     when = _NOW - timedelta(hours=1)
-    chat = {"channel": "#release", "user": "ben", "text": "Release 0.1 is tagged, notes are in the wiki"}
+    chat = {
+        "channel": "#release",
+        "user": "ben",
+        "text": "Release 0.1 is tagged, notes are in the wiki",
+    }
     raw = json.dumps(chat, ensure_ascii=False).encode()
     items.append(
         (
