@@ -11,7 +11,7 @@ PACKAGES=(
     # Real mail servers for tests/integration (see tests/support/servers/dovecot.py).
     dovecot-imapd dovecot-lmtpd openssl
     # Search/indexing peer for comparisons.
-    notmuch
+    notmuch python3-notmuch2
     # Qt: offscreen platform (first seven) + xcb platform under Xvfb.
     libglib2.0-0 libgl1 libegl1 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3
     libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0

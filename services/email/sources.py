@@ -75,12 +75,23 @@ def os_reason(exc: OSError) -> str:
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
 
 
-def looks_like_message(head: bytes) -> bool:
-    """True for bytes that start like a message: a header line or an mbox From_ line."""
+# Names under which a headerless text file is still taken as a message (MH folders use
+# bare numbers; CPython's own test corpus has a body-only msg_19.txt).
+_MESSAGE_SUFFIXES = frozenset({".eml", ".txt", ".msg", ".mail", ".rfc822", ""})
+
+
+def looks_like_message(head: bytes, name: str = "") -> bool:
+    """True for bytes that start like a message: a header line or an mbox From_ line.
+
+    With the file ``name``, a text file (no NUL bytes) with a message-like suffix is a
+    message too, even without headers: the parser then records a warning.
+    """
     head = head.lstrip(b"\r\n")
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
-    return head.startswith(b"From ") or _HEADER_LINE.match(head) is not None
+    if head.startswith(b"From ") or _HEADER_LINE.match(head) is not None:
+        return True
+    return bool(name) and Path(name).suffix.lower() in _MESSAGE_SUFFIXES and b"\x00" not in head
 
 
 # -- Maildir ------------------------------------------------------------------------------
@@ -291,7 +302,7 @@ class EmlDirSource:
                 if not head.strip():
                     self.skipped.append((path, "empty file"))
                     continue
-                if not looks_like_message(head):
+                if not looks_like_message(head, path.name):
                     self.skipped.append((path, "not a message: no header or From_ line"))
                     continue
                 if head.startswith(b"From "):
@@ -336,7 +347,7 @@ def _has_message_files(root: Path) -> bool:
     source = EmlDirSource(root)
     for path in source._files():
         try:
-            if path.is_file() and looks_like_message(_sniff(path)):
+            if path.is_file() and looks_like_message(_sniff(path), path.name):
                 return True
         except OSError:
             continue
@@ -371,6 +382,6 @@ def detect_source(path: Path) -> Source:
         raise SourceError(f"{path}: {os_reason(exc)}") from exc
     if head.lstrip(b"\r\n").startswith(b"From "):
         return MboxSource(path)
-    if looks_like_message(head):
+    if looks_like_message(head, path.name):
         return EmlFileSource(path)
     raise SourceError(f"{path}: not a mailbox (neither an mbox nor a message file)")
