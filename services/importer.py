@@ -19,10 +19,14 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.models import Flag, Message
 from services.store import IngestResult, PreparedMessage, Store, prepare
 from services.store.blobs import Codec
+
+if TYPE_CHECKING:
+    from services.email.sources import Source
 
 __all__ = ["ImportReport", "import_path", "parse_chunk"]
 
@@ -33,6 +37,8 @@ CHUNK = 200  # items per pool task
 WRITE_BATCH = 2000  # messages per transaction
 _PROVIDERS = {"maildir": "maildir", "mbox": "mbox"}
 _SMALL = 300  # below this many messages (when known) a pool is not worth starting
+_BULK = 5000  # from this many messages: FTS automerge off during the import, merge after
+_AUTOMERGE = 8  # the schema's FTS automerge level, restored after a bulk import
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +184,30 @@ def import_path(
         workers = os.cpu_count() or 1
         if total is not None and total < _SMALL:
             workers = 0
+    bulk = total is not None and total >= _BULK
+    if bulk:  # no segment merging while loading; one merge at the end
+        store.set_fts_automerge(0)
+    try:
+        result, seen, duplicates, skipped = _run(store, source, name, workers, progress, total)
+    finally:
+        if bulk:
+            store.set_fts_automerge(_AUTOMERGE)
+    if bulk and result.added:
+        store.optimize()  # merge the FTS segments, refresh planner statistics
+    skipped = [(str(p), str(r)) for p, r in getattr(source, "skipped", [])] + skipped
+    return ImportReport(
+        source_kind=source.kind,
+        seen=seen,
+        added=result.added,
+        duplicates=duplicates + result.duplicates,
+        skipped=skipped,
+        warnings_count=result.warnings,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _run(store: Store, source: Source, name: str, workers: int, progress: Progress | None,
+         total: int | None) -> tuple[IngestResult, int, int, list[tuple[str, str]]]:
     known = store.known_hashes(name)
     known_remote = store.known_remote_ids(name)
     seen = duplicates = 0
@@ -210,13 +240,4 @@ def import_path(
             pipe.submit(chunk)
         result = pipe.finish()
     pipe.tick(force=True)
-    skipped = [(str(p), str(r)) for p, r in getattr(source, "skipped", [])] + skipped
-    return ImportReport(
-        source_kind=source.kind,
-        seen=seen,
-        added=result.added,
-        duplicates=duplicates + result.duplicates,
-        skipped=skipped,
-        warnings_count=result.warnings,
-        seconds=time.monotonic() - started,
-    )
+    return result, seen, duplicates, skipped

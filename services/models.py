@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import formataddr, getaddresses
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 __all__ = [
     "Account",
@@ -24,6 +26,7 @@ __all__ = [
     "Conversation",
     "Flag",
     "Message",
+    "MessageActions",
     "MessagePart",
     "Priority",
     "SendResult",
@@ -167,6 +170,13 @@ class Attachment:
         return self._data
 
 
+class MessageActions(Protocol):
+    """What the service that produced a message can do to it (bound by that service)."""
+
+    def set_flags(self, message: Message, add: frozenset[Flag], remove: frozenset[Flag]) -> None:
+        ...
+
+
 @dataclass(slots=True)
 class Message:
     """A message of any channel, normalised.
@@ -205,6 +215,7 @@ class Message:
     raw_key: str | None = None
     parse_warnings: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    actions: MessageActions | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_unread(self) -> bool:
@@ -223,6 +234,33 @@ class Message:
 
     def has_pdf_attachment(self) -> bool:
         return any(a.is_pdf for a in self.attachments)
+
+    def _bound(self) -> MessageActions:
+        if self.actions is None:
+            from services.errors import UnsupportedOperation
+
+            raise UnsupportedOperation(
+                "this message is not bound to an account; get it from a service or the store",
+                provider=self.account or "none",
+            )
+        return self.actions
+
+    def mark_as_read(self) -> None:
+        """Set the seen flag here and on the account the message came from."""
+        self._bound().set_flags(self, frozenset({Flag.SEEN}), frozenset())
+        self.flags = self.flags | {Flag.SEEN}
+
+    def mark_as_unread(self) -> None:
+        self._bound().set_flags(self, frozenset(), frozenset({Flag.SEEN}))
+        self.flags = self.flags - {Flag.SEEN}
+
+    def download_attachments(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Save every (non-inline) attachment into ``folder`` under safe, unique names."""
+        from services.attachments.safe import save_into
+
+        return [
+            save_into(folder, a.filename, a.read()) for a in self.attachments if not a.inline
+        ]
 
     def with_changes(self, **changes: Any) -> Message:
         """A copy with some fields replaced."""

@@ -91,7 +91,18 @@ def looks_like_message(head: bytes, name: str = "") -> bool:
         head = head[3:]
     if head.startswith(b"From ") or _HEADER_LINE.match(head) is not None:
         return True
-    return bool(name) and Path(name).suffix.lower() in _MESSAGE_SUFFIXES and b"\x00" not in head
+    return bool(name) and Path(name).suffix.lower() in _MESSAGE_SUFFIXES and _is_text(head)
+
+
+_CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r\f\x1b")
+
+
+def _is_text(head: bytes) -> bool:
+    """No NUL and (almost) no other control bytes: binary formats trip this at once."""
+    if not head or b"\x00" in head:
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    return controls * 100 <= len(head)
 
 
 # -- Maildir ------------------------------------------------------------------------------

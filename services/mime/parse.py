@@ -112,7 +112,7 @@ def _parse_into(message: Message, raw: bytes, warnings: list[str]) -> None:
     raw_first = _fill_headers(message, msg, warnings)
     if not raw_first:
         warnings.append("no headers found: input does not look like an e-mail message")
-    walker = _Walker(warnings)
+    walker = _Walker(warnings, headerless=not raw_first)
     walker.walk(msg, "", 0, root=True)
     if not raw_first and walker.binary_root:
         warnings.append("binary data, not a message: body not read")
@@ -183,8 +183,9 @@ def _fill_headers(message: Message, msg: EmailMessage, warnings: list[str]) -> d
 class _Walker:
     """Walks the compat32 tree once, collecting body text, parts and attachments."""
 
-    def __init__(self, warnings: list[str]) -> None:
+    def __init__(self, warnings: list[str], *, headerless: bool = False) -> None:
         self.warnings = warnings
+        self.headerless = headerless  # input had no headers: binary data is not a message
         self.plain: list[str] = []
         self.html: list[str] = []
         self.parts: list[MessagePart] = []
@@ -249,12 +250,13 @@ class _Walker:
         )
         if ctype in _BODY_TYPES and disp != "attachment" and not filename:
             data = decode_transfer(payload_bytes(payload), cte, self.warnings, where)
-            if root and looks_binary(data):
+            if root and self.headerless and looks_binary(data):
                 self.binary_root = True
                 return
             text = decode_bytes(data, charset, self.warnings, where)
-            if "\x00" in text:
-                text = text.replace("\x00", "")
+            if "\x00" in text:  # a declared text part keeps its text; NULs become U+FFFD
+                text = text.replace("\x00", "\ufffd")
+                self.warnings.append(f"NUL characters in {where} replaced by U+FFFD")
             (self.plain if ctype == "text/plain" else self.html).append(text)
             return
         if isinstance(payload, str):

@@ -57,7 +57,8 @@ class Term:
 
     ``phrase`` asks for the words adjacent and in order; otherwise every word
     must appear (in any order), and the last word may be a prefix when it ends
-    with ``*``.
+    with ``*``.  Words match *whole* tokens, as the store's FTS5 index does (see
+    :mod:`services.query.evaluate` for the exact rule).
     """
 
     field: TextField

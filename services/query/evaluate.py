@@ -1,19 +1,26 @@
 """Evaluate a query tree against one :class:`~services.models.Message`.
 
 This is the reference semantics every compiler must agree with (a compiler's
-server-side part must select a superset of what :func:`matches` accepts):
+server-side part must select a superset of what :func:`matches` accepts), and it
+is the same rule the store's FTS5 index applies (``services/store/search.py``):
 
-* **Words**: the value is split into words (runs of letters/digits, casefolded,
-  accents kept; ``*`` and other punctuation are separators).  Every query word
-  must be a *prefix* of some word of the field text.  A phrase needs its words
-  on consecutive words of one text.  A value without any word (``"!!"``)
-  matches as a casefolded substring.
-* **Addresses** (from/to/cc/bcc/contact): a party matches when the value is a
-  complete address (``bob@example.com``) equal to the party's address, or —
-  for anything else — a casefolded substring of the address (``from:alice``,
-  ``from:@example.com``), or matches the words of ``"name address"``.
-* ``any`` searches subject, every party (names and addresses), the plain body
-  and attachment file names.  ``folder``/``account`` compare the whole value
+* **Tokens**: text is cut into tokens exactly as SQLite FTS5's ``unicode61
+  remove_diacritics 2`` tokenizer does (:func:`services.query.tokens.tokens`:
+  runs of letters/digits, case-folded, Latin diacritics removed; everything
+  else separates).
+* **Words**: the value is split on whitespace; every word must occur, each as
+  the *phrase* of its tokens (``foo-bar`` = ``foo`` followed by ``bar``) within
+  one column, matching **whole tokens**.  The last word may end with ``*``: its
+  last token is then a prefix.  A phrase term (``"a b"``) is one phrase of all
+  its tokens (prefix when the value ends with ``*``).  A value without any token
+  (``"!!"``) matches nothing.
+* **Columns** are those of the FTS index: subject; sender (``name address``);
+  To, Cc and Bcc (each: every party's ``name address``, joined); body; all
+  attachment names (joined).  A phrase never spans two columns.
+* **Addresses** (from/to/cc/bcc/contact) are just columns: ``from:alice``
+  matches the token ``alice`` in the sender's name or address, and a complete
+  address ``from:bob@example.com`` is the phrase ``bob example com``.
+* ``any`` searches every column.  ``folder``/``account`` compare the whole value
   casefolded; ``id`` compares the Message-ID exactly (without ``<>``).
 * Dates use ``message.date``, else ``message.received_at`` (naive = UTC); a
   message with neither only matches an unbounded range.
@@ -22,7 +29,7 @@ server-side part must select a superset of what :func:`matches` accepts):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC
 
 from services.models import Address, Message
@@ -41,79 +48,110 @@ from services.query.ast import (
     Term,
     TextField,
 )
-from services.query.values import words
+from services.query.tokens import tokens
 
-__all__ = ["is_full_address", "matches"]
+__all__ = ["is_full_address", "matches", "term_phrases"]
 
 _FULL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
+#: FTS columns searched by each text field (same as the store's ``FTS_COLUMNS``).
+_COLUMNS: dict[TextField, tuple[str, ...]] = {
+    TextField.ANY: ("subject", "sender", "to", "cc", "bcc", "body", "att"),
+    TextField.FROM: ("sender",),
+    TextField.TO: ("to", "cc", "bcc"),
+    TextField.CC: ("cc",),
+    TextField.BCC: ("bcc",),
+    TextField.SUBJECT: ("subject",),
+    TextField.BODY: ("body",),
+    TextField.ATTACHMENT: ("att",),
+    TextField.CONTACT: ("sender", "to", "cc", "bcc"),
+}
+
+Phrase = tuple[tuple[str, ...], bool]  # (tokens, last token is a prefix)
+
 
 def is_full_address(value: str) -> bool:
-    """``bob@example.com`` is compared exactly; ``bob``/``@example.com`` as substrings."""
+    """``bob@example.com`` (a complete address), as opposed to ``bob`` or ``@example.com``."""
     return _FULL_ADDRESS.fullmatch(value) is not None
 
 
-def _text_matches(value: str, phrase: bool, texts: Iterable[str]) -> bool:
-    wanted = words(value)
-    if not wanted:
-        needle = value.casefold()
-        return any(needle in t.casefold() for t in texts)
-    tokenised = [words(t) for t in texts]
-    if not phrase:
-        return all(any(t.startswith(w) for toks in tokenised for t in toks) for w in wanted)
+def term_phrases(term: Term) -> list[Phrase]:
+    """The phrases a text term needs, all of them (empty: the term matches nothing)."""
+    value = term.value.strip()
+    if term.phrase:
+        prefix = value.endswith("*")
+        found = tokens(value.rstrip("*"))
+        return [(tuple(found), prefix)] if found else []
+    words = value.split()
+    out: list[Phrase] = []
+    for i, word in enumerate(words):
+        prefix = i == len(words) - 1 and word.endswith("*")
+        found = tokens(word.rstrip("*") if prefix else word)
+        if found:
+            out.append((tuple(found), prefix))
+    return out
+
+
+def _phrase_in(phrase: Phrase, toks: Sequence[str]) -> bool:
+    wanted, prefix = phrase
     n = len(wanted)
-    return any(
-        all(toks[i + j].startswith(w) for j, w in enumerate(wanted))
-        for toks in tokenised
-        for i in range(len(toks) - n + 1)
-    )
+    head, last = wanted[:-1], wanted[-1]
+    for i in range(len(toks) - n + 1):
+        if tuple(toks[i : i + n - 1]) != head:
+            continue
+        tok = toks[i + n - 1]
+        if tok == last or (prefix and tok.startswith(last)):
+            return True
+    return False
 
 
-def _party_matches(term: Term, party: Address) -> bool:
-    address = party.address.casefold()
-    value = term.value.casefold()
-    if is_full_address(term.value):
-        return address == value
-    if value.rstrip("*") and value.rstrip("*") in address:
-        return True
-    return _text_matches(term.value, term.phrase, [f"{party.name} {party.address}"])
+def _party_text(parties: Sequence[Address]) -> str:
+    return " ".join(f"{p.name} {p.address}".strip() for p in parties)
 
 
-def _parties(message: Message, field: TextField) -> Sequence[Address]:
-    sender = (message.sender,) if message.sender else ()
-    if field is TextField.FROM:
-        return sender
-    if field is TextField.TO:
-        return message.recipients
-    if field is TextField.CC:
-        return message.cc
-    if field is TextField.BCC:
-        return message.bcc
-    return sender + message.recipients  # CONTACT
+class _Columns:
+    """The message's FTS columns, tokenised on first use."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.cache: dict[str, list[str]] = {}
+
+    def text(self, name: str) -> str:
+        m = self.message
+        if name == "subject":
+            return m.subject
+        if name == "sender":
+            return _party_text((m.sender,) if m.sender else ())
+        if name == "to":
+            return _party_text(m.to)
+        if name == "cc":
+            return _party_text(m.cc)
+        if name == "bcc":
+            return _party_text(m.bcc)
+        if name == "body":
+            return m.body_text
+        return " ".join(a.filename for a in m.attachments)  # att
+
+    def tokens(self, name: str) -> list[str]:
+        toks = self.cache.get(name)
+        if toks is None:
+            toks = self.cache[name] = tokens(self.text(name))
+        return toks
 
 
-def _term(term: Term, message: Message) -> bool:
+def _term(term: Term, message: Message, columns: _Columns) -> bool:
     field = term.field
-    if field in (TextField.FROM, TextField.TO, TextField.CC, TextField.BCC, TextField.CONTACT):
-        return any(_party_matches(term, p) for p in _parties(message, field))
     if field is TextField.FOLDER:
         return message.folder.casefold() == term.value.casefold()
     if field is TextField.ACCOUNT:
         return message.account.casefold() == term.value.casefold()
     if field is TextField.MESSAGE_ID:
         return (message.message_id or "").strip("<>") == term.value
-    texts: list[str]
-    if field is TextField.SUBJECT:
-        texts = [message.subject]
-    elif field is TextField.BODY:
-        texts = [message.body_text]
-    elif field is TextField.ATTACHMENT:
-        texts = [a.filename for a in message.attachments]
-    else:  # ANY
-        parties = _parties(message, TextField.CONTACT)
-        texts = [message.subject, *(f"{p.name} {p.address}" for p in parties),
-                 message.body_text, *(a.filename for a in message.attachments)]
-    return _text_matches(term.value, term.phrase, texts)
+    phrases = term_phrases(term)
+    if not phrases:
+        return False
+    names = _COLUMNS[field]
+    return all(any(_phrase_in(p, columns.tokens(n)) for n in names) for p in phrases)
 
 
 def _dates(rng: DateRange, message: Message) -> bool:
@@ -129,17 +167,21 @@ def _dates(rng: DateRange, message: Message) -> bool:
 
 def matches(node: Node, message: Message) -> bool:
     """True when ``message`` satisfies ``node``."""
+    return _matches(node, message, _Columns(message))
+
+
+def _matches(node: Node, message: Message, columns: _Columns) -> bool:
     match node:
         case All():
             return True
         case And(children=cs):
-            return all(matches(c, message) for c in cs)
+            return all(_matches(c, message, columns) for c in cs)
         case Or(children=cs):
-            return any(matches(c, message) for c in cs)
+            return any(_matches(c, message, columns) for c in cs)
         case Not(child=c):
-            return not matches(c, message)
+            return not _matches(c, message, columns)
         case Term():
-            return _term(node, message)
+            return _term(node, message, columns)
         case Field(channel=channel):
             return message.channel == channel
         case HasAttachment():

@@ -4,16 +4,20 @@ Graph does not combine ``$search`` with ``$filter`` on messages, so each query
 uses one of them.  **Rule**: both are compiled; the one that expresses the whole
 tree wins (``$filter`` first); otherwise the one with the higher selectivity
 score wins, ties going to ``$search``.  Score per top-level condition:
-Message-ID 100, exact from-address 20, other text 10, OR/NOT group 5, date 3,
+Message-ID 100, complete from-address 20, other text 10, OR/NOT group 5, date 3,
 anything else 1.  What the chosen side cannot express is in the residual.
 
 ``$filter``: ``isRead``, ``flag/flagStatus``, ``isDraft``, ``hasAttachments``,
-``receivedDateTime ge/lt``, ``importance``, ``from/emailAddress/address eq``
-(complete addresses only), ``internetMessageId``.  ``$search``: KQL words,
+``receivedDateTime ge/lt``, ``importance``, ``internetMessageId``.  (A complete
+address is not sent as ``from/emailAddress/address eq``: locally ``from:bob@x.com``
+is the token phrase ``bob x com``, which ``bob@x.com.au`` also matches, so ``eq``
+would not be a superset.)  ``$search``: KQL words,
 phrases and ``from: recipients: cc: bcc: subject: body: attachment:
 participants: hasattachment: importance: size``.  Top-level ``folder:`` becomes
 :attr:`GraphQuery.folder` (``/me/mailFolders/{id}/messages``).  Like Gmail,
-Graph's word search is accepted as the server form of a text term.
+Graph's word search is accepted as the server form of a text term (it
+matches whole words and word prefixes like the local semantics, with its own
+tokenizer and stemming).
 """
 
 from __future__ import annotations
@@ -93,9 +97,7 @@ def _odata_time(instant: datetime) -> str:
 def _filter_rule(node: Node) -> LeafPlan:
     no = "Graph $filter cannot express this"
     if isinstance(node, Term):
-        if node.field is TextField.MESSAGE_ID or (
-            node.field is TextField.FROM and is_full_address(node.value)
-        ):
+        if node.field is TextField.MESSAGE_ID:
             return LeafPlan(node, True)
         if node.field in _KQL_PROPS:
             return LeafPlan(None, False, "text search needs $search, not combinable with $filter")
@@ -112,8 +114,6 @@ def _filter_leaf(node: Node, negate: bool = False) -> str:
     match node:
         case Term(field=TextField.MESSAGE_ID, value=v):
             text = f"internetMessageId eq {odata_quote('<' + v + '>')}"
-        case Term(value=v):
-            text = f"from/emailAddress/address eq {odata_quote(v)}"
         case FlagIs(flag=Flag.FLAGGED, value=v):
             op = "eq" if v != negate else "ne"
             return f"flag/flagStatus {op} 'flagged'"

@@ -1,8 +1,11 @@
 """Tree → IMAP ``SEARCH`` criteria (RFC 3501), or Gmail's ``X-GM-RAW``.
 
 IMAP matches text as case-insensitive *substrings* of headers/body, which is a
-superset of our word-prefix semantics, so every text term is sent to the server
-word by word and also kept in the residual.  Dates are compared by
+superset of our whole-token semantics, so every text term is sent to the server
+word by word (as typed) and also kept in the residual.  Locally diacritics do
+not count (``cafe`` matches "Café"); RFC 3501 leaves non-ASCII comparison to the
+server, so the superset holds for accent-insensitive servers and wherever the
+query and the text carry the same accents.  Dates are compared by
 ``SENTSINCE``/``SENTBEFORE`` on whole days of the Date header in its own
 timezone, so bounds are widened by the largest UTC offsets and the exact bound
 stays in the residual.  Attachments, priority, channel, account and attachment
@@ -34,7 +37,6 @@ from services.query.ast import (
     and_,
 )
 from services.query.compiled import Compiled, LeafPlan, folder_scope, split, split_folders
-from services.query.evaluate import is_full_address
 
 __all__ = ["ImapSearch", "imap_date", "imap_quote", "to_imap"]
 
@@ -61,9 +63,6 @@ _TEXT_KEYS: dict[TextField, tuple[str, ...]] = {
     TextField.CONTACT: ("FROM", "TO", "CC", "BCC"),
     TextField.MESSAGE_ID: ("HEADER", "Message-ID"),
 }
-_ADDRESS_FIELDS = frozenset({TextField.FROM, TextField.TO, TextField.CC, TextField.BCC,
-                             TextField.CONTACT})
-
 
 @dataclass(frozen=True, slots=True)
 class ImapSearch:
@@ -114,10 +113,10 @@ def _rule(node: Node) -> LeafPlan:
 
 
 def _values(term: Term) -> list[str]:
-    if term.field is TextField.MESSAGE_ID or (
-        term.field in _ADDRESS_FIELDS and is_full_address(term.value)
-    ):
+    if term.field is TextField.MESSAGE_ID:
         return [term.value]
+    # word by word, even for a complete address: locally it is a token phrase that
+    # ``bob.x@com.org`` matches for ``bob@x.com`` too, so the whole string is no superset
     return _WORD.findall(term.value) or [term.value]
 
 

@@ -37,7 +37,7 @@ from services.query.ast import (
 )
 from services.store.prepare import FLAG_BITS, to_epoch
 
-__all__ = ["Compiled", "QueryLike", "compile_node", "fts_expression", "fts_literal",
+__all__ = ["FTS_IN", "Compiled", "QueryLike", "compile_node", "fts_expression", "fts_literal",
            "order_by"]
 
 FTS_COLUMNS: dict[TextField, tuple[str, ...]] = {
@@ -52,7 +52,8 @@ FTS_COLUMNS: dict[TextField, tuple[str, ...]] = {
     TextField.CONTACT: ("sender", "rcpt_to", "rcpt_cc", "rcpt_bcc"),
 }
 
-_FTS_IN = "m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
+FTS_IN = "m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
+_FTS_IN = FTS_IN
 
 _SORT_SQL = {
     "date": "m.date",
@@ -86,6 +87,8 @@ class Compiled:
     where: str
     params: tuple[object, ...]
     fts_only: str | None = None
+    fts_driver: str | None = None  # MATCH that every hit must satisfy (``where`` is
+    # ``m.id IN (... MATCH ?) [AND ...]`` and this is its first parameter)
 
 
 def fts_literal(text: str) -> str:
@@ -157,6 +160,17 @@ def fts_expression(node: Node) -> str | None:
     return None
 
 
+_ALL_FLAGS = sum(FLAG_BITS.values())
+
+
+def _flag_sql(bit: int, value: bool) -> str:
+    """``flags`` has ``bit`` set (or clear) as an ``IN`` list over every possible bitmask
+    (flags only ever hold FLAG_BITS), so the ``messages_flags`` index serves it: a
+    count reads only the matching index entries instead of testing every row."""
+    values = ",".join(str(v) for v in range(_ALL_FLAGS + 1) if bool(v & bit) == value)
+    return f"m.flags IN ({values})"
+
+
 class _Compiler:
     def __init__(self) -> None:
         self.params: list[object] = []
@@ -183,8 +197,7 @@ class _Compiler:
         if isinstance(node, HasAttachment):
             return "m.has_attachments = 1"
         if isinstance(node, FlagIs):
-            self.params.append(FLAG_BITS[node.flag])
-            return "(m.flags & ?) != 0" if node.value else "(m.flags & ?) = 0"
+            return _flag_sql(FLAG_BITS[node.flag], node.value)
         if isinstance(node, PriorityIs):
             self.params.append(int(node.priority))
             return "m.priority = ?"
@@ -254,7 +267,10 @@ def compile_node(node: Node) -> Compiled:
     compiler = _Compiler()
     where = compiler.sql(node)
     fts_only = fts_expression(node)
-    return Compiled(where, tuple(compiler.params), fts_only)
+    driver: str | None = None
+    if where == _FTS_IN or where.startswith(_FTS_IN + " AND "):
+        driver = str(compiler.params[0])
+    return Compiled(where, tuple(compiler.params), fts_only, driver)
 
 
 def order_by(sort_keys: Sequence[tuple[str, SortOrder]]) -> str:

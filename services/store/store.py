@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,12 +25,15 @@ from services.store.ingest import WriterState, delete_messages, ingest_batch
 from services.store.migrations import migrate
 from services.store.prepare import PreparedMessage, bits_to_flags, flags_to_bits, prepare
 from services.store.rows import SUMMARY_FROM, SUMMARY_SELECT, load_summaries, rows_to_messages
-from services.store.search import QueryLike, compile_node, order_by
+from services.store.search import FTS_IN as _FTS_IN
+from services.store.search import Compiled, QueryLike, compile_node, order_by
 from services.store.writer import Writer, connect
 
 __all__ = ["BATCH_SIZE", "Store"]
 
 BATCH_SIZE = 1000
+_SCAN_FACTOR = 20  # see Store._date_plan
+_IDS_IN = "m.id IN (SELECT value FROM json_each(?))"
 _log = logging.getLogger(__name__)
 Subscriber = Callable[[StoreEvent], None]
 
@@ -254,12 +258,36 @@ class Store:
 
         return load
 
+    def _date_plan(self, compiled: Compiled) -> tuple[str, str, tuple[object, ...]]:
+        """``(FROM source, where, params)`` for a newest-first page of ``compiled``.
+
+        With a full-text part every hit must satisfy (``fts_driver``), read up to
+        ``sqrt(k * total)`` of its hits first.  Many hits: walk the date index newest
+        first, probing the hit set (about ``limit * total / hits`` index entries).
+        Few: every hit is in hand, so the page looks exactly those rows up and sorts
+        them, without running the full-text query a second time.
+        """
+        default = ("messages m", compiled.where, compiled.params)
+        if compiled.fts_driver is None:
+            return default
+        total = int(self._read("SELECT count(*) FROM messages")[0][0])
+        enough = math.isqrt(_SCAN_FACTOR * total) + 1
+        hits = [int(r[0]) for r in self._read(
+            "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?", (compiled.fts_driver, enough)
+        )]
+        if len(hits) >= enough:
+            return "messages m INDEXED BY messages_date", compiled.where, compiled.params
+        where = _IDS_IN + compiled.where[len(_FTS_IN):]
+        return "messages m", where, (json.dumps(hits), *compiled.params[1:])
+
     def search_ids(self, query: QueryLike) -> list[int]:
         compiled = compile_node(query.node)
-        sql, params = self._paged(
-            "SELECT m.id FROM messages m", compiled.where, compiled.params, query
-        )
-        return [int(r[0]) for r in self._read(sql, params)]
+        source, where, params = "messages m", compiled.where, compiled.params
+        first = str(query.sort_keys[0][0]) if query.sort_keys else "date"
+        if first == "date" and query.max_results is not None:
+            source, where, params = self._date_plan(compiled)
+        sql, args = self._paged(f"SELECT m.id FROM {source}", where, params, query)
+        return [int(r[0]) for r in self._read(sql, args)]
 
     def search(self, query: QueryLike) -> list[Message]:
         """Summaries (no body, no raw read) in the query's order."""
@@ -281,8 +309,8 @@ class Store:
     ) -> list[Message]:
         """Keyset page (newest first) after the row ``(last_date, last_id)``; pass
         ``last_id=None`` for the first page.  Ignores the query's sort and offset."""
-        compiled = compile_node(query.node)
-        where, params = compiled.where, list(compiled.params)
+        source, where, first_params = self._date_plan(compile_node(query.node))
+        params = list(first_params)
         if last_id is not None:
             if last_date is None:
                 where = f"({where}) AND m.date IS NULL AND m.id < ?"
@@ -292,7 +320,7 @@ class Store:
                          "OR m.date IS NULL)")
                 params += [last_date, last_date, last_id]
         ids = [int(r[0]) for r in self._read(
-            f"SELECT m.id FROM messages m WHERE {where} ORDER BY m.date DESC, m.id DESC LIMIT ?",
+            f"SELECT m.id FROM {source} WHERE {where} ORDER BY m.date DESC, m.id DESC LIMIT ?",
             [*params, n],
         )]
         return load_summaries(self._reader(), ids, self._loader)
@@ -367,6 +395,15 @@ class Store:
             (rows[0][0],),
         )
         return rows_to_messages(self._reader(), found, self._loader)
+
+    def set_fts_automerge(self, level: int) -> None:
+        """FTS5 ``automerge`` (0 = off, for a bulk import that merges once at the end
+        with :meth:`optimize`; the schema's default is 8).  Persistent setting."""
+        def task(conn: sqlite3.Connection) -> tuple[None, list[StoreEvent]]:
+            conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', ?)", (int(level),))
+            return None, []
+
+        self._writer.call(task)
 
     def optimize(self) -> None:
         """Refresh planner statistics and merge FTS segments (after a big import)."""

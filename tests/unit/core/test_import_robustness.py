@@ -78,7 +78,8 @@ def _malformed() -> dict[str, bytes]:
             b"From: c@example.com\r\nSubject: no date at all\r\n\r\nundated narwhal memo\r\n"
         ),
         "huge-header.eml": (
-            b"From: d@example.com\r\nSubject: huge header\r\nX-Junk: " + b"A" * (10 * 1024 * 1024)
+            b"From: d@example.com\r\nSubject: huge header\r\nX-Junk: "
+            + b"A" * (10 * 1024 * 1024)
             + b"\r\nDate: Thu, 4 Jan 2024 10:00:00 +0000\r\n\r\nplatypus after the junk\r\n"
         ),
         "garbage.eml": b"\x00\x01\x02 this is not an email at all \xff\xfe okapi\r\n",

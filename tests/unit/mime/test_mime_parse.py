@@ -374,3 +374,22 @@ def test_cpython_corpus_spot_checks() -> None:
     assert data.startswith(b"GIF87a") and abs(len(data) - gif[0].size) <= 2
     m16 = parse_message((DATA_DIR / "msg_16.txt").read_bytes())
     assert m16.sender is not None and m16.sender.address == "postmaster@ucla.edu"
+
+
+def _plain(body: bytes) -> bytes:
+    return (b"From: a@b.c\r\nSubject: s\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+            b"Message-ID: <x@y>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body)
+
+
+def test_nul_bytes_in_a_text_body_are_replaced_and_reported() -> None:
+    m = parse_message(_plain(b"hello\x00world\r\nsecond line\r\n"))
+    assert m.body_text == "hello\ufffdworld\r\nsecond line\r\n"
+    assert m.parse_warnings == ("NUL characters in part 1 replaced by U+FFFD",)
+    assert m.snippet.startswith("hello\ufffdworld")
+
+
+@pytest.mark.parametrize("control", [*range(1, 9), 11, 12, *range(14, 32), 127])
+def test_control_characters_do_not_empty_the_body(control: int) -> None:
+    m = parse_message(_plain(b"ab" + bytes([control]) * 20 + b"cd"))
+    assert m.body_text == "ab" + chr(control) * 20 + "cd"
+    assert m.parse_warnings == ()

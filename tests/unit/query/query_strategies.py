@@ -23,7 +23,8 @@ from services.query.ast import (
 from services.query.values import make_term
 
 WORDS = ["alice", "ali", "smith", "bob", "urgent", "report", "quarterly", "inbox",
-         "work", "example", "Ünïcode", "straße", "x", "42", "pdf"]  # fmt: skip
+         "work", "example", "Ünïcode", "unicode", "straße", "STRASSE", "Café", "cafe\u0301",
+         "x", "42", "pdf"]  # fmt: skip
 ADDRESSES = [
     Address("alice@example.com", "Alice Smith"),
     Address("bob@x.org", "Bob"),
