@@ -82,8 +82,10 @@ class WriterState:
         return ident
 
 
-def _is_duplicate(conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage) -> bool:
-    if conn.execute(
+def _is_duplicate(
+    conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage, by_content: bool
+) -> bool:
+    if by_content and conn.execute(
         "SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ?", (acc, p.sha256)
     ).fetchone():
         return True
@@ -165,12 +167,16 @@ def _assign_thread(
 
 
 def _insert_one(
-    conn: sqlite3.Connection, state: WriterState, p: PreparedMessage, updated: list[int]
+    conn: sqlite3.Connection,
+    state: WriterState,
+    p: PreparedMessage,
+    updated: list[int],
+    by_content: bool,
 ) -> int | None:
     channel = p.channel or str(ChannelKind.EMAIL)
     acc = state.account_id(conn, p.account, channel)
     folder = state.folder_id(conn, acc, p.folder)
-    if _is_duplicate(conn, acc, folder, p):
+    if _is_duplicate(conn, acc, folder, p, by_content):
         return None
     keys, refs = _thread_keys(acc, p)
     tid, existing = _assign_thread(conn, keys, refs, p, updated)
@@ -222,14 +228,24 @@ def _insert_one(
 
 
 def ingest_batch(
-    conn: sqlite3.Connection, state: WriterState, batch: Sequence[PreparedMessage]
+    conn: sqlite3.Connection,
+    state: WriterState,
+    batch: Sequence[PreparedMessage],
+    *,
+    dedupe_content: bool = True,
 ) -> tuple[IngestResult, list[StoreEvent]]:
-    """Insert one batch (the caller holds the transaction)."""
+    """Insert one batch (the caller holds the transaction).
+
+    A message is a duplicate when its account already has the same (folder, remote id);
+    with ``dedupe_content`` (imports) also when the account has the same raw bytes
+    anywhere.  Server accounts pass ``False``: the same bytes in two folders are two
+    server objects, each with its own flags and remote id.
+    """
     ids: list[int] = []
     updated: list[int] = []
     duplicates = warnings = 0
     for p in batch:
-        mid = _insert_one(conn, state, p, updated)
+        mid = _insert_one(conn, state, p, updated, dedupe_content)
         if mid is None:
             duplicates += 1
             continue

@@ -89,9 +89,9 @@ CREATE TABLE messages (
     raw_key         TEXT,
     text_key        TEXT,
     sha256          TEXT NOT NULL,
-    parse_warnings  TEXT,
-    UNIQUE (account_id, sha256)
+    parse_warnings  TEXT
 );
+CREATE INDEX messages_sha ON messages(account_id, sha256);
 CREATE UNIQUE INDEX messages_remote ON messages(account_id, folder_id, remote_id)
     WHERE remote_id IS NOT NULL;
 CREATE INDEX messages_date ON messages(date);
@@ -161,7 +161,43 @@ INSERT INTO fts (fts, rank) VALUES ('automerge', 8);
 INSERT INTO fts (fts, rank) VALUES ('pgsz', 4050);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Version 2: what server-backed accounts need.  ``sync_state`` keeps, per account and
+# folder, where the last sync stopped (IMAP UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ; Gmail
+# historyId or Graph deltaLink in ``token``).  ``outbox`` holds every message to send,
+# written *before* any network I/O; its Message-ID is the idempotency key.
+_V2 = """
+CREATE TABLE sync_state (
+    account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    folder        TEXT NOT NULL,
+    uidvalidity   INTEGER,
+    uidnext       INTEGER,
+    highestmodseq INTEGER,
+    token         TEXT,
+    updated_at    INTEGER NOT NULL DEFAULT (unixepoch()),
+    PRIMARY KEY (account_id, folder)
+) WITHOUT ROWID;
+
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    account       TEXT NOT NULL,
+    message_id    TEXT NOT NULL UNIQUE,
+    raw_key       TEXT NOT NULL,
+    sender        TEXT NOT NULL,
+    recipients    TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('draft', 'queued', 'sending', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_attempt  INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    provider      TEXT,
+    created_at    INTEGER NOT NULL DEFAULT (unixepoch()),
+    updated_at    INTEGER NOT NULL DEFAULT (unixepoch()),
+    sent_at       INTEGER
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def split_statements(script: str) -> list[str]:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from services.errors import NotFound, StoreError
 from services.models import Account, ChannelKind, Flag, Message
@@ -35,6 +35,7 @@ BATCH_SIZE = 1000
 _SCAN_FACTOR = 20  # see Store._date_plan
 _IDS_IN = "m.id IN (SELECT value FROM json_each(?))"
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 Subscriber = Callable[[StoreEvent], None]
 
 
@@ -191,8 +192,12 @@ class Store:
         )}
 
     # -- writing -------------------------------------------------------------------
-    def ingest(self, items: Iterable[tuple[Message, bytes]]) -> IngestResult:
-        """Store messages with their raw bytes; dedupes, threads and indexes them."""
+    def ingest(
+        self, items: Iterable[tuple[Message, bytes]], *, dedupe_content: bool = True
+    ) -> IngestResult:
+        """Store messages with their raw bytes; dedupes, threads and indexes them.
+
+        ``dedupe_content=False`` for server accounts (see ``ingest_batch``)."""
         total = IngestResult()
         batch: list[PreparedMessage] = []
         for message, raw in items:
@@ -200,28 +205,41 @@ class Store:
                 raise TypeError("raw must be bytes")
             batch.append(prepare(message, bytes(raw), self.codec))
             if len(batch) >= BATCH_SIZE:
-                total += self.ingest_prepared(batch)
+                total += self.ingest_prepared(batch, dedupe_content=dedupe_content)
                 batch = []
         if batch:
-            total += self.ingest_prepared(batch)
+            total += self.ingest_prepared(batch, dedupe_content=dedupe_content)
         return total
 
-    def submit_prepared(self, batch: Sequence[PreparedMessage]) -> Future[IngestResult]:
+    def submit_prepared(
+        self, batch: Sequence[PreparedMessage], *, dedupe_content: bool = True
+    ) -> Future[IngestResult]:
         """Queue one batch (one transaction) without waiting; blocks if the queue is full."""
         state = self._state
         items = list(batch)
 
         def task(conn: sqlite3.Connection) -> tuple[IngestResult, list[StoreEvent]]:
             try:
-                return ingest_batch(conn, state, items)
+                return ingest_batch(conn, state, items, dedupe_content=dedupe_content)
             except BaseException:
                 state.clear()  # ids cached during a rolled-back transaction are void
                 raise
 
         return self._writer.submit(task)
 
-    def ingest_prepared(self, batch: Sequence[PreparedMessage]) -> IngestResult:
-        return self.submit_prepared(batch).result()
+    def ingest_prepared(
+        self, batch: Sequence[PreparedMessage], *, dedupe_content: bool = True
+    ) -> IngestResult:
+        return self.submit_prepared(batch, dedupe_content=dedupe_content).result()
+
+    # -- generic access for store extensions (sync state, outbox, ...) ---------------
+    def write(self, fn: Callable[[sqlite3.Connection], tuple[T, list[StoreEvent]]]) -> T:
+        """Run ``fn(conn) -> (result, events)`` on the writer thread in one transaction."""
+        return self._writer.call(fn)
+
+    def read_rows(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Rows of a read-only query on this thread's reader connection."""
+        return self._read(sql, params)
 
     def set_flags(
         self,
