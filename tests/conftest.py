@@ -23,6 +23,9 @@ Fixtures from tests/support (see each module's docstring)
     ``clean_smtp``. The corpus generator is a plain module: ``tests.support.corpus``.
 
 Everything collected under tests/integration/ gets the ``integration`` marker.
+
+Hypothesis runs derandomized (the same examples every run) so that ``make test`` is
+repeatable; ``HYPOTHESIS_PROFILE=explore`` searches with fresh random examples.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
+
+_hypothesis_settings.register_profile(
+    "repeatable", derandomize=True, deadline=None, database=None
+)
+_hypothesis_settings.register_profile("explore", deadline=None, max_examples=1000)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `import tests.support...` with the `pytest` script too

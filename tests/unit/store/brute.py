@@ -35,7 +35,7 @@ def tokens(text: str) -> list[str]:
     for ch in folded:
         if unicodedata.combining(ch):
             continue
-        if ch.isalnum():
+        if ch.isalnum() or unicodedata.category(ch) == "Co":  # unicode61: private use = token
             cur += ch
         elif cur:
             out.append(cur)

@@ -237,7 +237,13 @@ def test_hostile_text_never_raises(corpus: tuple[Store, list[Doc]], value: str) 
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=st.text(), phrase=st.booleans(), field=st.sampled_from(list(TextField)))
+# Unassigned code points (Cn) are left out: SQLite's tokenizer tables are frozen at an
+# older Unicode version, so how it cuts them is version-dependent, not a bug of ours.
+@given(
+    value=st.text(st.characters(exclude_categories=("Cn", "Cs"))),
+    phrase=st.booleans(),
+    field=st.sampled_from(list(TextField)),
+)
 def test_random_strings_never_raise(
     corpus: tuple[Store, list[Doc]], value: str, phrase: bool, field: TextField
 ) -> None:
