@@ -8,6 +8,10 @@ subcommands work on the local store::
     commhub show ID [--json | --raw]
     commhub thread ID [--json]
     commhub accounts [--json]
+    commhub account add imap|gmail|outlook NAME --email ADDRESS ...
+    commhub account remove NAME
+    commhub sync [NAME] [--watch]
+    commhub send --account NAME --to ADDRESS --subject S --body TEXT [--attach FILE]
 
 Known errors (a bad query, a missing path, an unknown id) print one readable line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -22,6 +26,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from app.cli_accounts import add_parsers as add_account_parsers
+from app.cli_accounts import cmd_account, cmd_send, cmd_sync
 from app.formatting import account_to_dict, message_line, message_text, message_to_dict
 from app.settings import Settings
 from services.errors import CommError, QuerySyntaxError
@@ -72,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("accounts", help="list accounts")
     p.add_argument("--json", action="store_true")
 
+    add_account_parsers(sub)
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser
 
@@ -216,6 +223,9 @@ _COMMANDS: dict[str, Callable[[CommManager, argparse.Namespace, TextIO], int]] =
     "show": _cmd_show,
     "thread": _cmd_thread,
     "accounts": _cmd_accounts,
+    "account": cmd_account,
+    "sync": cmd_sync,
+    "send": cmd_send,
 }
 
 

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from services.errors import ConfigurationError
 from services.models import Account, Message
 from services.providers import builtin_registry
 from services.query.builder import EmailQuery
 from services.registry import ProviderContext, ProviderRegistry
+from services.runtime import BackgroundLoop
 from services.security.config import SecurityConfig
+from services.security.secrets import KeyringSecrets, SecretStore
 from services.store.paths import default_data_dir
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["CommManager"]
 
 Progress = Callable[[int, int | None], None]
+T = TypeVar("T")
 
 
 class CommManager:
@@ -53,6 +56,7 @@ class CommManager:
         compliance_mode: str | None = None,
         data_retention_days: int | None = None,
         store: Store | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
         self.registry = registry if registry is not None else builtin_registry()
@@ -66,6 +70,8 @@ class CommManager:
         self._owns_store = store is None
         self._lock = threading.Lock()
         self._services: dict[tuple[str, str], Any] = {}
+        self.secrets: SecretStore = secrets if secrets is not None else KeyringSecrets()
+        self.loop = BackgroundLoop()
 
     # -- the store -----------------------------------------------------------------
     @property
@@ -89,6 +95,7 @@ class CommManager:
             if callable(closer):
                 closer()
         self._services.clear()
+        self.loop.close()
         with self._lock:
             if self._store is not None and self._owns_store:
                 self._store.close()
@@ -107,7 +114,16 @@ class CommManager:
 
     # -- channel services ------------------------------------------------------------
     def _context(self) -> ProviderContext:
-        return ProviderContext(store_opener=lambda: self.store, extras={"security": self.security})
+        return ProviderContext(
+            store_opener=lambda: self.store,
+            secrets=self.secrets,
+            loop=self.loop,
+            extras={"security": self.security},
+        )
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the manager's background loop (where services live)."""
+        return self.loop.run(coro)
 
     def _service(
         self, family: str, provider: str, name: str | None, config: Mapping[str, Any]
@@ -181,3 +197,47 @@ class CommManager:
 
     def accounts(self) -> list[Account]:
         return self.store.accounts()
+
+    # -- configured accounts ------------------------------------------------------------
+    def add_account(
+        self,
+        name: str,
+        provider: str,
+        config: Mapping[str, Any],
+        *,
+        secrets: Mapping[str, str] | None = None,
+        family: str = "email",
+    ) -> Account:
+        """Remember an account: settings in the store, secrets in the keyring."""
+        canonical = self.registry.canonical(family, provider)
+        for key, value in (secrets or {}).items():
+            self.secrets.set(name, key, value)
+        return self.store.ensure_account(
+            name, canonical, address=str(config.get("address", "")), config=dict(config)
+        )
+
+    def remove_account(self, name: str) -> None:
+        """Forget an account, its messages and its secrets."""
+        service = self._services.pop(("email", name), None)
+        if service is not None and callable(getattr(service, "close", None)):
+            service.close()
+        for key in ("password", "token", "oauth"):
+            self.secrets.delete(name, key)
+        self.store.remove_account(name)
+
+    def account(self, name: str, family: str = "email") -> Any:
+        """The service of a stored account (``commhub account add`` made it)."""
+        key = (family, name)
+        if key not in self._services:
+            stored = {a.name: a for a in self.store.accounts()}.get(name)
+            if stored is None:
+                raise ConfigurationError(f"no account named {name!r}; see `commhub accounts`")
+            self._services[key] = self.registry.create(
+                family, stored.provider, self._context(), name, stored.config
+            )
+        return self._services[key]
+
+    def server_accounts(self) -> list[Account]:
+        """Accounts that sync with a server (not local Maildir/mbox or imports)."""
+        local = {"maildir", "mbox", "import", "demo"}
+        return [a for a in self.store.accounts() if a.provider not in local]

@@ -22,6 +22,8 @@ class ProviderContext:
     """What a provider factory may use: shared dependencies, passed in, never global."""
 
     store_opener: Callable[[], Any]
+    secrets: Any = None  # services.security.secrets.SecretStore
+    loop: Any = None  # services.runtime.BackgroundLoop
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -267,6 +267,22 @@ class Store:
         codec = self.codec
         return self._writer.call(lambda conn: delete_messages(conn, wanted, codec))
 
+    def remove_account(self, name: str) -> None:
+        """Delete an account with all its messages (index rows and blobs included)."""
+        rows = self._read(
+            "SELECT m.id FROM messages m JOIN accounts a ON a.id = m.account_id WHERE a.name = ?",
+            (name,),
+        )
+        if not self._read("SELECT 1 FROM accounts WHERE name = ?", (name,)):
+            raise NotFound(f"no account named {name!r}")
+        self.delete(int(r[0]) for r in rows)
+
+        def task(conn: sqlite3.Connection) -> tuple[None, list[StoreEvent]]:
+            conn.execute("DELETE FROM accounts WHERE name = ?", (name,))
+            return None, []
+
+        self._writer.call(task)
+
     # -- reading -------------------------------------------------------------------
     def _loader(self, message_id: int, part_id: str) -> Callable[[], bytes]:
         def load() -> bytes:

@@ -89,3 +89,26 @@ def test_known_errors_exit_2_with_one_line(
     code, _, err = run(capsys, "--data-dir", str(imported), *args)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("commhub: ") and needle in err
+
+
+def test_progress_lines_on_a_pipe_and_redraws_on_a_terminal() -> None:
+    from app.cli import _Progress
+
+    pipe = io.StringIO()
+    p = _Progress(pipe)
+    p(10, 100)
+    p(20, 100)  # within 2 s of the last line: not printed on a pipe
+    p(100, 100)  # the last one always is
+    lines = pipe.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("importing: 10/100 messages") and "100/100" in lines[1]
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    t = _Progress(tty)
+    t(5, None)
+    t.finish()
+    assert tty.getvalue().startswith("\rimporting: 5 messages") and tty.getvalue().endswith("\n")

@@ -61,3 +61,29 @@ def test_security_settings_from_the_spec(tmp_path: Path) -> None:
     assert comm.security.audit_logging and comm.security.data_retention_days == 2555
     with pytest.raises(ConfigurationError, match="unknown compliance standard"):
         SecurityConfig(compliance_standards=["MADE-UP"])
+
+
+def test_accounts_keep_secrets_out_of_the_store(tmp_path: Path) -> None:
+    from services.models import Message
+    from services.registry import ProviderRegistry
+    from services.security.secrets import MemorySecrets
+
+    registry = ProviderRegistry()
+    made: list[tuple[str, dict[str, object]]] = []
+    registry.register("email", "imap", lambda ctx, name, cfg: made.append((name, dict(cfg))) or name)
+    secrets = MemorySecrets()
+    with CommManager(data_dir=tmp_path / "data", registry=registry, secrets=secrets) as comm:
+        comm.add_account("work", "IMAP", {"address": "me@work.example", "imap": {"host": "h"}},
+                         secrets={"password": "hunter2"})
+        assert secrets.get("work", "password") == "hunter2"
+        raw_db = (tmp_path / "data" / "commhub.sqlite3").read_bytes()
+        assert b"hunter2" not in raw_db
+        assert comm.account("work") == "work" and made == [
+            ("work", {"address": "me@work.example", "imap": {"host": "h"}})
+        ]
+        assert [a.name for a in comm.server_accounts()] == ["work"]
+        comm.store.ingest([(Message(account="work", folder="INBOX", remote_id="1"), b"x: y\r\n\r\n")])
+        comm.remove_account("work")
+        assert comm.accounts() == [] and secrets.get("work", "password") is None
+        with pytest.raises(ConfigurationError, match="no account named 'work'"):
+            comm.account("work")

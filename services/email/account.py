@@ -1,0 +1,169 @@
+"""The spec's blocking face of an e-mail account, over the async services.
+
+``EmailAccount`` is what ``comm.gmail(...)`` and ``comm.email(name, **cfg)`` return for
+server accounts.  It holds no protocol logic: every call runs the async service
+method on the manager's :class:`~services.runtime.BackgroundLoop` and waits.  Sending
+goes through ``deliver`` (the outbox: persisted first, then sent with retries and
+failover), so ``compose().send()`` never loses or duplicates a message.
+
+Messages it returns are *bound*: ``message.mark_as_read()`` reaches the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from services.email.protocols import (
+    FolderInfo,
+    SupportsFlags,
+    SupportsFolders,
+    SupportsSearch,
+    SupportsSync,
+    SyncReport,
+)
+from services.errors import UnsupportedOperation
+from services.models import Account, Address, Flag, Message, SendResult
+from services.query.ast import Term, TextField, and_
+from services.query.builder import EmailQuery
+from services.runtime import BackgroundLoop
+
+if TYPE_CHECKING:
+    from services.store import Store
+
+__all__ = ["Deliver", "EmailAccount"]
+
+Deliver = Callable[[bytes, str, Sequence[str], str], Awaitable[SendResult]]
+"""``deliver(raw, sender, recipients, message_id) -> SendResult`` (the outbox)."""
+
+Progress = Callable[[int, int | None], None]
+
+
+class EmailAccount:
+    def __init__(
+        self,
+        *,
+        account: Account,
+        store: Store,
+        loop: BackgroundLoop,
+        service: Any,
+        deliver: Deliver | None,
+        identity: Address,
+        refresh: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.account = account
+        self.store = store
+        self.service = service
+        self._loop = loop
+        self._deliver = deliver
+        self.identity = identity
+        self._refresh = refresh
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    @property
+    def provider(self) -> str:
+        return self.account.provider
+
+    # -- reading ------------------------------------------------------------------
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        if not isinstance(self.service, SupportsSync):
+            raise UnsupportedOperation(
+                f"{self.provider} accounts cannot sync", provider=self.provider
+            )
+        report: SyncReport = self._loop.run(self.service.sync(progress=progress))
+        return report
+
+    def folders(self) -> list[FolderInfo]:
+        if not isinstance(self.service, SupportsFolders):
+            return []
+        folders: list[FolderInfo] = self._loop.run(self.service.list_folders())
+        return folders
+
+    def _scoped(self, query: EmailQuery | str) -> EmailQuery:
+        q = EmailQuery.parse(query) if isinstance(query, str) else query
+        scoped = EmailQuery.from_node(and_(q.node, Term(TextField.ACCOUNT, self.account.name)))
+        scoped.max_results = q.max_results
+        scoped.offset_value = q.offset_value
+        scoped.sort_keys = q.sort_keys
+        return scoped
+
+    def search(self, query: EmailQuery | str, *, remote: bool = False) -> list[Message]:
+        """Messages of this account matching ``query``.
+
+        Local by default (the store is kept in step by ``sync``); ``remote=True`` asks
+        the server too (narrowed there, finished locally), for what was never synced.
+        """
+        if remote and isinstance(self.service, SupportsSearch):
+            q = EmailQuery.parse(query) if isinstance(query, str) else query
+            found: list[Message] = self._loop.run(self.service.search_remote(q))
+            return [self._bind(m) for m in found]
+        return [self._bind(m) for m in self.store.search(self._scoped(query))]
+
+    def count(self, query: EmailQuery | str) -> int:
+        return self.store.count(self._scoped(query))
+
+    def get(self, message_id: int) -> Message:
+        return self._bind(self.store.get(message_id))
+
+    def _bind(self, message: Message) -> Message:
+        message.actions = self
+        return message
+
+    # -- MessageActions (what bound messages call) ------------------------------
+    def set_flags(self, message: Message, add: frozenset[Flag], remove: frozenset[Flag]) -> None:
+        if isinstance(self.service, SupportsFlags):
+            self._loop.run(self.service.set_flags(message, add, remove))
+        elif message.id is not None:
+            self.store.set_flags(message.id, add, remove)
+
+    # -- sending ------------------------------------------------------------------
+    def compose(self) -> Any:
+        """A fluent message builder; ``.send()`` returns a :class:`SendResult`."""
+        from services.compose import ComposeBuilder
+
+        return ComposeBuilder(identity=self.identity, send=self._send_built)
+
+    def _send_built(
+        self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        if self._deliver is None:
+            return SendResult.failed(
+                f"account {self.name!r} has no way to send (no SMTP or API configured)",
+                provider=self.provider,
+            )
+        result: SendResult = self._loop.run(self._deliver(raw, sender, recipients, message_id))
+        return result
+
+    def send_message(
+        self,
+        to: str | Address | Iterable[str | Address],
+        subject: str,
+        body: str,
+        **extra: Any,
+    ) -> SendResult:
+        """``send_message("user@example.com", "Subject", "Body")`` from the spec."""
+        builder = self.compose().to(to).subject(subject).body(body)
+        for path in extra.pop("attachments", ()) or ():
+            builder.attach(path)
+        if extra.get("html"):
+            builder.html(extra.pop("html"))
+        for key in ("cc", "bcc"):
+            if extra.get(key):
+                getattr(builder, key)(extra.pop(key))
+        if extra:
+            raise TypeError(f"unknown argument(s): {', '.join(sorted(extra))}")
+        result: SendResult = builder.send()
+        return result
+
+    def refresh_credentials(self) -> None:
+        """Force a token refresh (OAuth accounts); a no-op for password accounts."""
+        if self._refresh is not None:
+            self._loop.run(self._refresh())
+
+    def close(self) -> None:
+        closer = getattr(self.service, "aclose", None)
+        if closer is not None:
+            self._loop.run(closer())
