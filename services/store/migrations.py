@@ -165,6 +165,7 @@ INSERT INTO fts (fts, rank) VALUES ('pgsz', 4050);
 # folder, where the last sync stopped (IMAP UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ; Gmail
 # historyId or Graph deltaLink in ``token``).  ``outbox`` holds every message to send,
 # written *before* any network I/O; its Message-ID is the idempotency key.
+# ``messages.body_state`` marks header-only messages (see services.store.partial).
 _V2 = """
 CREATE TABLE sync_state (
     account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
@@ -195,6 +196,10 @@ CREATE TABLE outbox (
     sent_at       INTEGER
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt);
+
+-- 0: the raw is the whole message; 1: headers only (IMAP header sync), the body is
+-- fetched later and replaces the raw (services.store.partial).
+ALTER TABLE messages ADD COLUMN body_state INTEGER NOT NULL DEFAULT 0;
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -70,11 +70,17 @@ def test_accounts_keep_secrets_out_of_the_store(tmp_path: Path) -> None:
 
     registry = ProviderRegistry()
     made: list[tuple[str, dict[str, object]]] = []
-    registry.register("email", "imap", lambda ctx, name, cfg: made.append((name, dict(cfg))) or name)
+    registry.register(
+        "email", "imap", lambda ctx, name, cfg: made.append((name, dict(cfg))) or name
+    )
     secrets = MemorySecrets()
     with CommManager(data_dir=tmp_path / "data", registry=registry, secrets=secrets) as comm:
-        comm.add_account("work", "IMAP", {"address": "me@work.example", "imap": {"host": "h"}},
-                         secrets={"password": "hunter2"})
+        comm.add_account(
+            "work",
+            "IMAP",
+            {"address": "me@work.example", "imap": {"host": "h"}},
+            secrets={"password": "hunter2"},
+        )
         assert secrets.get("work", "password") == "hunter2"
         raw_db = (tmp_path / "data" / "commhub.sqlite3").read_bytes()
         assert b"hunter2" not in raw_db
@@ -82,7 +88,9 @@ def test_accounts_keep_secrets_out_of_the_store(tmp_path: Path) -> None:
             ("work", {"address": "me@work.example", "imap": {"host": "h"}})
         ]
         assert [a.name for a in comm.server_accounts()] == ["work"]
-        comm.store.ingest([(Message(account="work", folder="INBOX", remote_id="1"), b"x: y\r\n\r\n")])
+        comm.store.ingest(
+            [(Message(account="work", folder="INBOX", remote_id="1"), b"x: y\r\n\r\n")]
+        )
         comm.remove_account("work")
         assert comm.accounts() == [] and secrets.get("work", "password") is None
         with pytest.raises(ConfigurationError, match="no account named 'work'"):
