@@ -73,11 +73,11 @@ def _rule(node: Node) -> LeafPlan:
     if isinstance(node, Term):
         if node.field is TextField.ACCOUNT:
             return LeafPlan(None, False, "the account is the one searched; checked locally")
+        if "*" in node.value and node.field not in (TextField.FOLDER, TextField.MESSAGE_ID):
+            return LeafPlan(None, False, "Gmail has no prefix search")
         if node.field is TextField.BODY:
             return LeafPlan(Term(TextField.ANY, node.value, node.phrase), False,
                             "Gmail has no body-only search; searched everywhere")
-        if "*" in node.value and node.field not in (TextField.FOLDER, TextField.MESSAGE_ID):
-            return LeafPlan(None, False, "Gmail has no prefix search")
         return LeafPlan(node, True)
     if isinstance(node, FlagIs):
         if node.flag in _FLAGS:
