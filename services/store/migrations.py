@@ -190,6 +190,7 @@ CREATE TABLE outbox (
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_attempt  INTEGER NOT NULL DEFAULT 0,
     last_error    TEXT,
+    error_type    TEXT,
     provider      TEXT,
     created_at    INTEGER NOT NULL DEFAULT (unixepoch()),
     updated_at    INTEGER NOT NULL DEFAULT (unixepoch()),
