@@ -1,0 +1,264 @@
+"""Pure IMAP protocol logic: flags, UID sets, FETCH responses → messages, sync plans.
+
+No I/O here; :mod:`services.email.imap.sync` and ``service`` drive these with a live
+connection, and the unit tests drive them with literal responses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from services.models import Flag, Message
+from services.store.blobs import Codec
+from services.store.prepare import PreparedMessage, flags_to_bits, prepare
+from services.store.syncstate import SyncState
+
+__all__ = [
+    "HEADER_ITEMS",
+    "FetchedMessage",
+    "FolderStatus",
+    "Mode",
+    "SyncPlan",
+    "SyncToken",
+    "chunked",
+    "expunged_count",
+    "fetched_from_response",
+    "flag_updates",
+    "flags_from_imap",
+    "flags_to_imap",
+    "parse_uid_set",
+    "plan_folder",
+    "prepare_fetched",
+    "to_message",
+    "uid_set",
+]
+
+HEADER_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER]")
+_FLAG_NAMES: dict[bytes, Flag] = {
+    b"\\seen": Flag.SEEN,
+    b"\\flagged": Flag.FLAGGED,
+    b"\\answered": Flag.ANSWERED,
+    b"\\deleted": Flag.DELETED,
+    b"\\draft": Flag.DRAFT,
+}
+_IMAP_NAMES: dict[Flag, str] = {
+    Flag.SEEN: "\\Seen",
+    Flag.FLAGGED: "\\Flagged",
+    Flag.ANSWERED: "\\Answered",
+    Flag.DELETED: "\\Deleted",
+    Flag.DRAFT: "\\Draft",
+}
+
+
+def flags_from_imap(flags: Iterable[bytes | str]) -> frozenset[Flag]:
+    """IMAP system flags → model flags (keywords and ``\\Recent`` are ignored)."""
+    out: set[Flag] = set()
+    for f in flags:
+        key = (f.encode("ascii", "replace") if isinstance(f, str) else bytes(f)).lower()
+        flag = _FLAG_NAMES.get(key)
+        if flag is not None:
+            out.add(flag)
+    return frozenset(out)
+
+
+def flags_to_imap(flags: Iterable[Flag]) -> list[str]:
+    return sorted(_IMAP_NAMES[Flag(f)] for f in flags)
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """Compact sequence set: ``[1, 2, 3, 7, 9, 10]`` → ``"1:3,7,9:10"`` (sorted, unique)."""
+    ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("an empty UID set cannot be sent")
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(f"{start}:{prev}" if prev != start else str(start))
+        start = prev = uid
+    parts.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(parts)
+
+
+def parse_uid_set(text: str | bytes) -> list[int]:
+    """``"1:3,7"`` → ``[1, 2, 3, 7]`` (``(EARLIER)`` prefixes and ``*`` are skipped)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    out: list[int] = []
+    for token in text.replace("(EARLIER)", " ").split():
+        for piece in token.split(","):
+            lo, _, hi = piece.partition(":")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                continue
+            a, b = int(lo), int(hi or lo)
+            out.extend(range(min(a, b), max(a, b) + 1))
+    return out
+
+
+def chunked(uids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(uids[i : i + size]) for i in range(0, len(uids), size)]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessage:
+    """One FETCH answer: UID, flags, size, arrival time and the bytes fetched."""
+
+    uid: int
+    flags: frozenset[Flag]
+    size: int
+    internaldate: datetime | None
+    data: bytes  # header block (header sync) or whole message
+
+
+def _body(item: Mapping[bytes, object]) -> bytes | None:
+    for key, value in item.items():
+        if key.startswith(b"BODY[") or key in (b"RFC822", b"RFC822.HEADER"):
+            if isinstance(value, bytes):
+                return value
+            if value is None:
+                return b""
+    return None
+
+
+def fetched_from_response(
+    response: Mapping[int, Mapping[bytes, object]],
+) -> list[FetchedMessage]:
+    """imapclient's ``fetch`` dict (keyed by sequence number or UID, with ``b"UID"`` in each
+    item) → messages; items without UID or body (unsolicited FLAGS updates) are dropped."""
+    out: list[FetchedMessage] = []
+    for key, item in response.items():
+        uid = item.get(b"UID", key)
+        body = _body(item)
+        if not isinstance(uid, int) or body is None:
+            continue
+        raw_flags = item.get(b"FLAGS", ())
+        size = item.get(b"RFC822.SIZE")
+        when = item.get(b"INTERNALDATE")
+        if isinstance(when, datetime) and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        out.append(FetchedMessage(
+            uid=uid,
+            flags=flags_from_imap(raw_flags if isinstance(raw_flags, tuple | list) else ()),
+            size=size if isinstance(size, int) else len(body),
+            internaldate=when if isinstance(when, datetime) else None,
+            data=body,
+        ))
+    return out
+
+
+def flag_updates(response: Mapping[int, Mapping[bytes, object]]) -> dict[int, int]:
+    """UID → flag bits from a ``FLAGS`` fetch (CHANGEDSINCE or a full scan)."""
+    out: dict[int, int] = {}
+    for key, item in response.items():
+        uid = item.get(b"UID", key)
+        flags = item.get(b"FLAGS")
+        if isinstance(uid, int) and isinstance(flags, tuple | list):
+            out[uid] = flags_to_bits(flags_from_imap(flags))
+    return out
+
+
+def to_message(item: FetchedMessage, account: str, folder: str) -> Message:
+    """Parse the fetched bytes into a Message carrying the server's flags and size."""
+    from services.mime.parse import parse_message
+
+    message = parse_message(item.data, account=account, folder=folder, remote_id=str(item.uid))
+    message.flags = item.flags
+    message.size = max(item.size, len(item.data))
+    message.received_at = item.internaldate
+    return message
+
+
+def prepare_fetched(
+    codec: Codec, account: str, folder: str, items: Sequence[FetchedMessage]
+) -> list[PreparedMessage]:
+    """Parse and prepare a chunk (top-level so a worker process can run it)."""
+    return [prepare(to_message(item, account, folder), item.data, codec) for item in items]
+
+
+# -- sync planning ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """What SELECT said about a folder."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncToken:
+    """IMAP extras kept in ``SyncState.token``: was the last sync complete (a header sync
+    may stop half-way), how many messages the folder had, the window it used."""
+
+    complete: bool = False
+    exists: int = 0
+    since: str | None = None  # ISO date the initial sync started from
+
+    def encode(self) -> str:
+        return json.dumps({"complete": self.complete, "exists": self.exists,
+                           "since": self.since}, sort_keys=True)
+
+    @classmethod
+    def decode(cls, text: str | None) -> SyncToken:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        since = data.get("since")
+        return cls(bool(data.get("complete")), int(data.get("exists") or 0),
+                   since if isinstance(since, str) else None)
+
+
+class Mode(StrEnum):
+    INITIAL = "initial"  # first sync, or resuming one that did not finish: diff by UID
+    REMAP = "remap"  # UIDVALIDITY changed: orphan local copies, then INITIAL
+    INCREMENTAL = "incremental"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    mode: Mode
+    new_from_uid: int = 1  # fetch UIDs >= this (INCREMENTAL)
+    changed_since: int | None = None  # CONDSTORE: fetch FLAGS CHANGEDSINCE this
+    full_flag_scan: bool = False  # no CONDSTORE: compare every local message's flags
+    check_expunges: bool = False  # maybe expunged: VANISHED (QRESYNC) or SEARCH diff
+
+
+def plan_folder(old: SyncState | None, status: FolderStatus, *, condstore: bool) -> SyncPlan:
+    """Decide how to bring one folder up to date from the last state and SELECT's answer."""
+    if old is None or old.uidvalidity is None:
+        return SyncPlan(Mode.INITIAL)
+    if old.uidvalidity != status.uidvalidity:
+        return SyncPlan(Mode.REMAP)
+    token = SyncToken.decode(old.token)
+    if not token.complete or old.uidnext is None:
+        return SyncPlan(Mode.INITIAL)
+    use_modseq = condstore and old.highestmodseq is not None and status.highestmodseq is not None
+    if (use_modseq and status.highestmodseq == old.highestmodseq
+            and status.uidnext == old.uidnext and status.exists == token.exists):
+        return SyncPlan(Mode.UNCHANGED)
+    return SyncPlan(
+        Mode.INCREMENTAL,
+        new_from_uid=old.uidnext,
+        changed_since=old.highestmodseq if use_modseq else None,
+        full_flag_scan=not use_modseq,
+        # decided after the new UIDs are known (see expunged_count); True = maybe
+        check_expunges=True,
+    )
+
+
+def expunged_count(old_exists: int, new_uids: int, exists_now: int) -> int:
+    """How many messages left the folder since the last sync (EXISTS arithmetic)."""
+    return max(0, old_exists + new_uids - exists_now)
