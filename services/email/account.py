@@ -90,17 +90,27 @@ class EmailAccount:
         scoped.sort_keys = q.sort_keys
         return scoped
 
-    def search(self, query: EmailQuery | str, *, remote: bool = False) -> list[Message]:
+    def search(self, query: EmailQuery | str, *, remote: bool | None = None) -> list[Message]:
         """Messages of this account matching ``query``.
 
-        Local by default (the store is kept in step by ``sync``); ``remote=True`` asks
-        the server too (narrowed there, finished locally), for what was never synced.
+        The server is asked when it can search (narrowed there, finished locally; what
+        it returns is stored); ``remote=False`` searches only what was synced.
         """
+        if remote is None:
+            remote = isinstance(self.service, SupportsSearch)
         if remote and isinstance(self.service, SupportsSearch):
             q = EmailQuery.parse(query) if isinstance(query, str) else query
-            found: list[Message] = self._loop.run(self.service.search_remote(q))
+            found: list[Message] = self._loop.run(self._search_with_bodies(q))
             return [self._bind(m) for m in found]
         return [self._bind(m) for m in self.store.search(self._scoped(query))]
+
+    async def _search_with_bodies(self, query: EmailQuery) -> list[Message]:
+        """Server search; results synced header-only get their bodies (attachments known)."""
+        found: list[Message] = await self.service.search_remote(query)
+        fetch = getattr(self.service, "fetch_body", None)
+        if fetch is None:
+            return found
+        return [await fetch(m.id) if m.id is not None else m for m in found]
 
     def count(self, query: EmailQuery | str) -> int:
         return self.store.count(self._scoped(query))

@@ -11,7 +11,7 @@ from services.email.imap.sync import ProgressCounter, fetch_headers
 from services.errors import ValidationError
 from services.models import Message
 from services.query import EmailQuery, matches, to_imap
-from services.query.ast import Node, Term, TextField
+from services.query.ast import HasAttachment, Node, Term, TextField
 from services.query.compiled import leaves
 from services.store.partial import BODY_HEADERS, body_state, folder_index
 
@@ -38,8 +38,12 @@ def needs_body(node: Node | None) -> bool:
     """Whether checking ``node`` locally reads the body (so header-only hits need it)."""
     if node is None:
         return False
-    return any(isinstance(leaf, Term) and leaf.field in (TextField.ANY, TextField.BODY)
-               for leaf in leaves(node))
+    body_fields = (TextField.ANY, TextField.BODY, TextField.ATTACHMENT)
+    return any(
+        isinstance(leaf, HasAttachment)
+        or (isinstance(leaf, Term) and leaf.field in body_fields)
+        for leaf in leaves(node)
+    )
 
 
 async def search_remote(service: ImapService, query: object) -> list[Message]:

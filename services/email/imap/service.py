@@ -258,6 +258,13 @@ class ImapService:
         await self.move(message, target)
         return target
 
+    async def create_folder(self, folder: str) -> None:
+        """CREATE ``folder`` on the server."""
+        async with self._lock:
+            conn = await self._main()
+            await conn.create_folder(folder)
+            self._folders = None
+
     async def append(self, folder: str, raw: bytes, flags: Iterable[Flag] = ()) -> int | None:
         """APPEND to ``folder`` (e.g. Sent after SMTP) and store it; returns the UID when
         the server tells it (UIDPLUS)."""
