@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.email.protocols import (
     FolderInfo,
+    SupportsDrafts,
     SupportsFlags,
     SupportsFolders,
     SupportsSearch,
@@ -134,7 +135,39 @@ class EmailAccount:
         """A fluent message builder; ``.send()`` returns a :class:`SendResult`."""
         from services.compose import ComposeBuilder
 
-        return ComposeBuilder(identity=self.identity, send=self._send_built)
+        return ComposeBuilder(
+            identity=self.identity, send=self._send_built, save_draft=self._save_draft
+        )
+
+    def _save_draft(
+        self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str
+    ) -> str:
+        """Keep the draft locally (the outbox, status 'draft') and on the server when the
+        provider has drafts; returns the Message-ID."""
+        from services.store import outbox as outbox_rows
+
+        outbox_rows.enqueue(
+            self.store, self.name, raw, sender, recipients, message_id, status="draft"
+        )
+        self._loop.run(self._server_draft(raw))
+        return message_id
+
+    async def _server_draft(self, raw: bytes) -> None:
+        if isinstance(self.service, SupportsDrafts):
+            await self.service.save_draft(raw)
+            return
+        append = getattr(self.service, "append", None)
+        lister = getattr(self.service, "list_folders", None)
+        if append is None or lister is None:
+            return
+        folders: list[FolderInfo] = await lister()
+        drafts = next((f.name for f in folders if f.role == "drafts"), None)
+        if drafts is None:
+            drafts = "Drafts"
+            creator = getattr(self.service, "create_folder", None)
+            if creator is not None and drafts not in {f.name for f in folders}:
+                await creator(drafts)
+        await append(drafts, raw, frozenset({Flag.DRAFT, Flag.SEEN}))
 
     def _send_built(
         self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str

@@ -126,3 +126,21 @@ def test_spec_search_and_processing_loop_against_dovecot(
     unread = gmail.search(EmailQuery().from_sender("client@company.com").is_unread()
                           .sort_by("date", SortOrder.DESC))
     assert [m.subject for m in unread] == ["Hi"]
+
+
+def test_draft_saved_locally_and_in_the_servers_drafts_folder(
+    comm: CommManager, clean_mailbox: DovecotServer, clean_smtp: SmtpServer
+) -> None:
+    from services.store import outbox as outbox_rows
+
+    account = comm.email("imap", **_settings(clean_mailbox, clean_smtp, "alice"))
+    draft = account.compose().to("bob@example.test").subject("Half written").body("to be cont")
+    message_id = draft.save_draft()
+    row = outbox_rows.get(comm.store, message_id)
+    assert row is not None and row.status == "draft"
+    with clean_mailbox.imap("alice") as client:
+        client.select_folder("Drafts")
+        uids = client.search(["HEADER", "Message-ID", message_id])
+        assert len(uids) == 1
+        assert b"\\Draft" in client.get_flags(uids)[uids[0]]
+    assert clean_smtp.messages == []  # nothing was sent
