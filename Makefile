@@ -31,6 +31,7 @@ test: deps $(STAMP)
 
 bench: deps $(STAMP)
 	$(PY) -m tests.perf.bench_import_search
+	$(PY) -m tests.perf.bench_imap_sync
 
 clean:
 	rm -rf $(VENV) build *.egg-info
