@@ -89,6 +89,18 @@ class Compiled:
     fts_only: str | None = None
     fts_driver: str | None = None  # MATCH that every hit must satisfy (``where`` is
     # ``m.id IN (... MATCH ?) [AND ...]`` and this is its first parameter)
+    rest_indexed: bool = False  # the part after the driver is one conjunct an index of
+    # ``messages`` serves (flags, attachments, folder, channel, account, Message-ID,
+    # date range): the column-driven plans of ``Store`` may read that index alone and
+    # filter by the full-text hits
+    rest_dated: bool = False  # ... and it is a date range (the date-index walk is bounded)
+
+    @property
+    def rest(self) -> tuple[str, tuple[object, ...]] | None:
+        """``(where, params)`` of the part after the driver, None without one."""
+        if self.fts_driver is None or not self.where.startswith(FTS_IN + " AND "):
+            return None
+        return self.where[len(FTS_IN) + 5:], self.params[1:]
 
 
 def fts_literal(text: str) -> str:
@@ -189,6 +201,8 @@ class _Compiler:
         if isinstance(node, Or):
             return self._junction(node.children, "OR")
         if isinstance(node, Not):
+            if isinstance(node.child, FlagIs):  # flags is NOT NULL: the index serves it
+                return _flag_sql(FLAG_BITS[node.child.flag], not node.child.value)
             # NULL (an unknown column) must count as false before negating
             return f"NOT coalesce(({self.sql(node.child)}), 0)"
         if isinstance(node, Field):
@@ -262,23 +276,49 @@ class _Compiler:
         return f" {op} ".join(parts)
 
 
+_INDEXED_FIELDS = (TextField.FOLDER, TextField.ACCOUNT, TextField.MESSAGE_ID)
+
+
+def _indexed(node: Node) -> bool:
+    """Whether ``node``'s SQL is one an index of ``messages`` serves (a conjunct of it
+    narrows the rows the planner reads)."""
+    if isinstance(node, FlagIs | HasAttachment | Field):
+        return True
+    if isinstance(node, Not):
+        return isinstance(node.child, FlagIs)
+    if isinstance(node, Term):
+        return node.field in _INDEXED_FIELDS
+    return False
+
+
 def compile_node(node: Node) -> Compiled:
     """The WHERE clause (over ``messages m``) for ``node``."""
     compiler = _Compiler()
     where = compiler.sql(node)
     fts_only = fts_expression(node)
     driver: str | None = None
+    indexed = dated = False
     if where == _FTS_IN or where.startswith(_FTS_IN + " AND "):
         driver = str(compiler.params[0])
-    return Compiled(where, tuple(compiler.params), fts_only, driver)
+        if isinstance(node, And) and where != _FTS_IN:
+            rest = [c for c in node.children if fts_expression(c) is None and not (
+                isinstance(c, Not) and fts_expression(c.child) is not None)]
+            # one range of one index (more: the planner reads one index, looks rows up)
+            dated = bool(rest) and all(isinstance(c, DateRange) for c in rest)
+            indexed = dated or (len(rest) == 1 and _indexed(rest[0]))
+    return Compiled(where, tuple(compiler.params), fts_only, driver, indexed, dated)
 
 
-def order_by(sort_keys: Sequence[tuple[str, SortOrder]]) -> str:
-    """ORDER BY clause for the query's sort keys (ties broken by id)."""
+def order_by(sort_keys: Sequence[tuple[str, SortOrder]], *, sort_hits: bool = False) -> str:
+    """ORDER BY clause for the query's sort keys (ties broken by id).  ``sort_hits``:
+    the date key as ``+m.date`` so that no index serves the order (the planner then
+    reads the index that narrows the rows and sorts the hits)."""
     items: list[str] = []
     first_desc = True
     for i, (key, order) in enumerate(sort_keys or (("date", SortOrder.DESC),)):
         column = _SORT_SQL.get(str(key))
+        if column == "m.date" and sort_hits:
+            column = "+m.date"
         if column is None:
             raise ValueError(f"unknown sort key {key!r}")
         desc = SortOrder(order) == SortOrder.DESC
