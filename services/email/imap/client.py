@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from services.email.imap.config import ImapConfig
+from services.email.imap.fetchparse import parse_fetch
 from services.email.imap.protocol import FolderStatus, parse_uid_set
 from services.errors import (
     AuthenticationError,
@@ -277,8 +278,6 @@ class ImapConnection:
     def _fetch_blocking(
         self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None
     ) -> FetchResult:
-        from imapclient.response_parser import parse_fetch_response
-
         imap = self._client._imap
         args = ["FETCH", uids, "(" + " ".join(items) + ")"]
         if modifiers:
@@ -290,7 +289,7 @@ class ImapConnection:
             raise imaplib.IMAP4.error(f"FETCH failed: {data!r}")
         typ, data = imap._untagged_response(typ, data, "FETCH")
         vanished_raw = imap.untagged_responses.pop("VANISHED", [])
-        parsed = parse_fetch_response(data, True, False)
+        parsed = parse_fetch(data)
         out: dict[int, dict[bytes, object]] = {}
         for item in parsed.values():
             uid = item.get(b"UID")

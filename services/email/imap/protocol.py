@@ -33,6 +33,7 @@ __all__ = [
     "parse_uid_set",
     "plan_folder",
     "prepare_fetched",
+    "prepare_headers",
     "to_message",
     "uid_set",
 ]
@@ -179,6 +180,24 @@ def prepare_fetched(
 ) -> list[PreparedMessage]:
     """Parse and prepare a chunk (top-level so a worker process can run it)."""
     return [prepare(to_message(item, account, folder), item.data, codec) for item in items]
+
+
+def prepare_headers(
+    codec: Codec, account: str, folder: str, items: Sequence[FetchedMessage]
+) -> list[PreparedMessage]:
+    """Parse and prepare a chunk of header blocks (``BODY[HEADER]``) with the header-only
+    fast path (:func:`services.mime.fastheaders.parse_headers`)."""
+    from services.mime.fastheaders import parse_headers
+
+    out: list[PreparedMessage] = []
+    for item in items:
+        data = item.data
+        message = parse_headers(data, account=account, folder=folder, remote_id=str(item.uid))
+        message.flags = item.flags
+        message.size = max(item.size, len(data))
+        message.received_at = item.internaldate
+        out.append(prepare(message, data, codec))
+    return out
 
 
 # -- sync planning ---------------------------------------------------------------------

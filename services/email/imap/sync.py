@@ -38,7 +38,7 @@ from services.email.imap.protocol import (
     fetched_from_response,
     flag_updates,
     plan_folder,
-    prepare_fetched,
+    prepare_headers,
     uid_set,
 )
 from services.store.partial import (
@@ -154,7 +154,7 @@ async def fetch_headers(
                 fetched_from_response(answer.items), key=lambda m: order.get(m.uid, 0)
             )
             future = loop.run_in_executor(
-                executor, prepare_fetched, store.codec, account, folder, items
+                executor, prepare_headers, store.codec, account, folder, items
             )
             await queue.put(future)
         await queue.put(None)

@@ -1,0 +1,269 @@
+"""A fast path for header-only messages (an IMAP header sync): :func:`parse_headers`.
+
+``parse_message`` runs the standard library's compat32 parser, which costs ~300 µs for a
+header block (it rebuilds a multipart boundary regex per message, among other things).
+:func:`parse_headers` splits and unfolds the block itself with the same rules compat32
+uses and then reads the fields with the same helpers ``parse_message`` uses, so the
+result agrees with ``parse_message`` on every header field: ``headers``, sender,
+recipients, subject, date, received_at, message ids, references, priority, the
+attachment/part derived from a single-part root's Content-Type, and the header warnings.
+
+Differences, all deliberate for a header block without a body:
+
+* the body is never read: ``body_text``/``snippet`` are empty (anything after the blank
+  line is ignored);
+* a multipart Content-Type gives none of the "multipart boundary never found" /
+  "multipart without boundary" / "multipart message has no parts" warnings (the body
+  was not fetched, so nothing is missing), and, as with ``parse_message``, no
+  attachments (they are unknown until the body comes);
+* unusual blocks (no headers, a line that is not a header, a first line that is a
+  continuation or a ``From `` envelope line, bare CRs, a block over 64 KiB, a
+  ``message/*`` root) are handed to ``parse_message`` itself.
+
+Decoded values are memoised in small bounded caches: senders, recipients and encoded
+subjects repeat a lot in a mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from services.mime.headers import (
+    HeaderMap,
+    decode_header_value,
+    parse_addresses,
+    parse_date,
+    parse_msgid,
+    parse_msgid_list,
+    parse_priority,
+    split_params,
+)
+from services.mime.text import decode_bytes, decode_transfer
+from services.models import Address, Attachment, ChannelKind, Message, MessagePart
+
+__all__ = ["parse_headers"]
+
+_MAX_BLOCK = 65_536
+_CACHE_MAX = 4096
+_NAME = re.compile(r"[\041-\071\073-\176]+\Z")
+_ADDRESS_KEYS = frozenset(("from", "to", "cc", "bcc", "reply-to", "sender"))
+_FIRST_KEYS = frozenset((
+    "date", "received", "message-id", "in-reply-to", "references", "content-type",
+    "content-disposition", "content-id", "content-transfer-encoding",
+))
+_BODY_TYPES = ("text/plain", "text/html")
+_EXTENSIONS = {
+    "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+    "text/plain": ".txt", "text/html": ".html", "text/calendar": ".ics",
+    "application/zip": ".zip", "application/octet-stream": ".bin",
+}
+_RFC_DATE = re.compile(
+    r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d):(\d\d) "
+    r"([+-])(\d\d)(\d\d)"
+    r"(?: \([A-Za-z ]{1,20}\))?\s*\Z"
+)
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+_decoded: dict[str, str] = {}
+_addresses: dict[str, tuple[Address, ...]] = {}
+
+
+class _Unusual(Exception):
+    pass
+
+
+def _remember(cache: dict[str, object], key: str, value: object) -> None:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+
+
+def _decode(value: str, warnings: list[str]) -> str:
+    if "=?" not in value and value.isascii():
+        if "\n" in value or "\r" in value:  # unfold, as decode_header_value does
+            value = value.replace("\r\n", "").replace("\n", "").replace("\r", "")
+        return value.strip()
+    found = _decoded.get(value)
+    if found is not None:
+        return found
+    mark = len(warnings)
+    text = decode_header_value(value, warnings)
+    if len(warnings) == mark:  # only warning-free results are shared
+        _remember(_decoded, value, text)  # type: ignore[arg-type]
+    return text
+
+
+def _addrs(values: list[str] | None) -> tuple[Address, ...]:
+    if not values:
+        return ()
+    text = values[0] if len(values) == 1 else ", ".join(values)
+    found = _addresses.get(text)
+    if found is None:
+        found = parse_addresses(text)
+        _remember(_addresses, text, found)  # type: ignore[arg-type]
+    return found
+
+
+def _date(value: str) -> datetime | None:
+    m = _RFC_DATE.match(value)
+    if m is not None:
+        month = _MONTHS.get(m.group(2).lower())
+        if month is not None:
+            offset = int(m.group(8)) * 3600 + int(m.group(9)) * 60
+            if m.group(7) == "-":
+                offset = -offset
+            try:
+                moment = datetime(int(m.group(3)), month, int(m.group(1)), int(m.group(4)),
+                                  int(m.group(5)), min(int(m.group(6)), 59), tzinfo=UTC)
+            except ValueError:
+                return None
+            return moment - timedelta(seconds=offset)
+    return parse_date(value)
+
+
+_HEADER = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    """compat32's header splitting for a clean block: (name, raw value) pairs (a value
+    keeps its folding line breaks, as compat32's ``raw_items`` does)."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        raise _Unusual  # bare CRs end lines for compat32: leave those to it
+    pairs: list[tuple[str, str]] = []
+    match = _HEADER.match
+    pos = 0
+    end = len(text)
+    while pos < end:
+        char = text[pos]
+        if char == "\n" or (char == "\r" and text.startswith("\r\n", pos)):
+            break  # the blank line ending the headers
+        m = match(text, pos)
+        if m is None:
+            raise _Unusual  # not a header line (or a continuation first): compat32's call
+        name, value = m.groups()
+        if "\n" in value or value.endswith("\r"):
+            value = value.rstrip("\r\n")
+        pairs.append((name, value))
+        pos = m.end()
+    return pairs
+
+
+def parse_headers(
+    raw: bytes, *, account: str = "", folder: str = "", remote_id: str | None = None
+) -> Message:
+    """Parse a header block (``BODY[HEADER]``) into a Message; never raises on bad bytes
+    (TypeError for non-bytes).  See the module docstring for how it relates to
+    ``parse_message``."""
+    given: object = raw
+    if isinstance(given, bytearray | memoryview):
+        raw = bytes(given)
+    elif not isinstance(given, bytes):
+        raise TypeError(f"parse_headers expects bytes, not {type(given).__name__}")
+    try:
+        return _parse(raw, account, folder, remote_id)
+    except (_Unusual, RecursionError):
+        pass
+    except Exception:  # pragma: no cover - a bug here must not lose the message
+        pass
+    from services.mime.parse import parse_message
+
+    message = parse_message(raw, account=account, folder=folder, remote_id=remote_id)
+    message.body_text = ""
+    message.snippet = ""
+    return message
+
+
+def _parse(raw: bytes, account: str, folder: str, remote_id: str | None) -> Message:
+    if len(raw) > _MAX_BLOCK:
+        raise _Unusual
+    pairs = _split(raw.decode("ascii", "surrogateescape"))
+    if not pairs:
+        raise _Unusual
+    warnings: list[str] = []
+    headers = HeaderMap()
+    first: dict[str, str] = {}
+    address_raw: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = name.lower()
+        if key not in first:
+            first[key] = value
+        if key in _ADDRESS_KEYS:
+            address_raw.setdefault(key, []).append(value)
+        headers.add(name, _decode(value, warnings))
+    message = Message(channel=ChannelKind.EMAIL, account=account, folder=folder,
+                      remote_id=remote_id, size=len(raw))
+    message.headers = headers
+    senders = _addrs(address_raw.get("from")) or _addrs(address_raw.get("sender"))
+    message.sender = senders[0] if senders else None
+    if message.sender is None:
+        warnings.append("missing From header")
+    message.to = _addrs(address_raw.get("to"))
+    message.cc = _addrs(address_raw.get("cc"))
+    message.bcc = _addrs(address_raw.get("bcc"))
+    message.reply_to = _addrs(address_raw.get("reply-to"))
+    message.subject = headers.get("subject", "").replace("\t", " ")
+    date_raw = first.get("date")
+    if date_raw is None:
+        warnings.append("missing Date header")
+    else:
+        message.date = _date(date_raw)
+        if message.date is None:
+            warnings.append(f"unparseable Date header {date_raw.strip()[:80]!r}")
+    received = first.get("received")
+    if received and ";" in received:
+        message.received_at = _date(received.rsplit(";", 1)[1])
+    message.message_id = parse_msgid(first.get("message-id"))
+    if message.message_id is None:
+        warnings.append("missing Message-ID header")
+    message.in_reply_to = parse_msgid(first.get("in-reply-to"))
+    message.references = parse_msgid_list(first.get("references"))
+    message.priority = parse_priority(headers)
+    _root_part(message, first, warnings)
+    message.parse_warnings = tuple(dict.fromkeys(warnings))
+    return message
+
+
+def _root_part(message: Message, first: dict[str, str], warnings: list[str]) -> None:
+    """What parse_message's walker makes of the root of a body-less message."""
+    ctype, params = split_params(first.get("content-type"))
+    if ctype.count("/") != 1:
+        ctype = "text/plain"
+    if ctype.startswith("message/"):
+        raise _Unusual  # compat32 builds an (empty) inner message: leave it to parse_message
+    disp, disp_params = split_params(first.get("content-disposition"))
+    filename = _safe_filename(disp_params.get("filename") or params.get("name"))
+    content_id = parse_msgid(first.get("content-id"))
+    cte = first.get("content-transfer-encoding", "").strip().lower()
+    charset = params.get("charset") or None
+    if ctype.startswith("multipart/"):
+        ctype = "text/plain"
+    message.parts = (MessagePart(part_id="1", content_type=ctype, size=0, charset=charset,
+                                 filename=filename, disposition=disp or None,
+                                 content_id=content_id),)
+    if ctype in _BODY_TYPES and disp != "attachment" and not filename:
+        text = decode_bytes(decode_transfer(b"", cte, warnings, "part 1"), charset, warnings,
+                            "part 1")
+        if ctype == "text/html":
+            message.body_html = text
+        return
+    ext = _EXTENSIONS.get(ctype)
+    if ext is None:
+        import mimetypes
+
+        ext = mimetypes.guess_extension(ctype, strict=False) or ""
+    message.attachments = [Attachment(
+        filename=filename or f"part-1{ext}", content_type=ctype, size=0, part_id="1",
+        content_id=content_id, inline=disp == "inline" or (not disp and content_id is not None),
+    )]
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _safe_filename(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = _UNSAFE_NAME.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name if name not in ("", ".", "..") else None
