@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from services.models import ChannelKind
 from services.store.blobs import Codec, decode_blob
 from services.store.events import IngestResult, StoreEvent
-from services.store.prepare import PreparedMessage, fts_values, warnings_json
+from services.store.prepare import (
+    DELETE_FTS,
+    INSERT_FTS,
+    PreparedMessage,
+    fts_values,
+    warnings_json,
+)
 
 __all__ = ["WriterState", "delete_messages", "ingest_batch"]
 
@@ -24,14 +30,8 @@ INSERT INTO messages (account_id, folder_id, channel, remote_id, message_id, in_
     flags, priority, size, snippet, has_attachments, raw_key, text_key, sha256, parse_warnings)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-_INSERT_FTS = """
-INSERT INTO fts (rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_DELETE_FTS = """
-INSERT INTO fts (fts, rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names,
-    att_text) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+_INSERT_FTS = INSERT_FTS
+_DELETE_FTS = DELETE_FTS
 
 
 class WriterState:

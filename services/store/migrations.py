@@ -11,7 +11,8 @@ messages share ``messages``; ``conversation`` holds the peer key of SMS/chat
 messages; ``participants`` holds every party (role 0 from, 1 to, 2 cc, 3 bcc,
 4 reply-to) for fast contact lookup; bulky content lives in ``blobs`` (see
 ``services.store.blobs``) and the full-text index in the contentless FTS5 table
-``fts`` whose rowid is ``messages.id``.
+``fts`` whose rowid is ``messages.id`` (its ``fields`` column: the field columns'
+tokens prefixed per field, see ``services.store.fieldterms``).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ CREATE TABLE contact_identities (
 CREATE INDEX contact_identities_contact ON contact_identities(contact_id);
 
 CREATE VIRTUAL TABLE fts USING fts5(
-    subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text,
+    subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text, fields,
     content = '',
     tokenize = 'unicode61 remove_diacritics 2'
 );

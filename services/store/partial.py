@@ -24,7 +24,14 @@ from services.errors import NotFound
 from services.store.blobs import Codec, decode_blob
 from services.store.events import IngestResult, StoreEvent
 from services.store.ingest import WriterState, delete_messages, ingest_batch
-from services.store.prepare import PreparedMessage, fts_values, warnings_json
+from services.store.prepare import (
+    DELETE_FTS,
+    INSERT_FTS,
+    FtsRow,
+    PreparedMessage,
+    fts_values,
+    warnings_json,
+)
 from services.store.store import Store
 
 __all__ = [
@@ -47,14 +54,8 @@ BODY_FULL = 0
 BODY_HEADERS = 1
 STALE_PREFIX = "stale:"
 
-_DELETE_FTS = """
-INSERT INTO fts (fts, rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names,
-    att_text) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_INSERT_FTS = """
-INSERT INTO fts (rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+_DELETE_FTS = DELETE_FTS
+_INSERT_FTS = INSERT_FTS
 _ORPHAN = "(remote_id IS NULL OR remote_id LIKE 'stale:%')"
 
 
@@ -253,7 +254,7 @@ def headers_only_ids(store: Store, account: str, folder: str | None = None) -> l
 
 def _indexed_values(
     conn: sqlite3.Connection, mid: int, subject: str, text_key: object, codec: Codec
-) -> tuple[tuple[tuple[int, int, str, str], ...], tuple[str, str, str, str, str, str, str, str]]:
+) -> tuple[tuple[tuple[int, int, str, str], ...], FtsRow]:
     """(participants, the FTS values the row was indexed with) — as delete_messages does."""
     parts = tuple(
         (int(r[0]), int(r[1]), str(r[2]), str(r[3]))

@@ -14,15 +14,19 @@ from datetime import UTC, datetime
 
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
+from services.store.fieldterms import fields_text
 from services.threads.jwz import is_reply_subject, normalize_subject
 
 __all__ = [
+    "DELETE_FTS",
     "FLAG_BITS",
+    "INSERT_FTS",
     "ROLE_BCC",
     "ROLE_CC",
     "ROLE_FROM",
     "ROLE_REPLY_TO",
     "ROLE_TO",
+    "FtsRow",
     "PreparedMessage",
     "bits_to_flags",
     "flags_to_bits",
@@ -43,6 +47,18 @@ ROLE_FROM, ROLE_TO, ROLE_CC, ROLE_BCC, ROLE_REPLY_TO = 0, 1, 2, 3, 4
 
 Participant = tuple[int, int, str, str]  # role, position, address, name
 AttachmentRow = tuple[str, str, str, int, str | None, int]  # part, name, type, size, cid, inline
+# subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text, fields
+FtsRow = tuple[str, str, str, str, str, str, str, str, str]
+
+INSERT_FTS = """
+INSERT INTO fts (rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names, att_text,
+    fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+#: Deleting a contentless row takes exactly the values it was inserted with.
+DELETE_FTS = """
+INSERT INTO fts (fts, rowid, subject, sender, rcpt_to, rcpt_cc, rcpt_bcc, body, att_names,
+    att_text, fields) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
 
 
 def flags_to_bits(flags: frozenset[Flag] | set[Flag]) -> int:
@@ -99,7 +115,7 @@ class PreparedMessage:
     labels: tuple[str, ...]
     subject_key: str
     reply_subject: bool
-    fts: tuple[str, str, str, str, str, str, str, str]
+    fts: FtsRow
 
 
 def _party_text(participants: tuple[Participant, ...], role: int) -> str:
@@ -111,18 +127,16 @@ def fts_values(
     participants: tuple[Participant, ...],
     body: str,
     attachment_names: list[str],
-) -> tuple[str, str, str, str, str, str, str, str]:
-    """The FTS row; deterministic so a contentless row can be deleted later."""
-    return (
-        subject,
-        _party_text(participants, ROLE_FROM),
-        _party_text(participants, ROLE_TO),
-        _party_text(participants, ROLE_CC),
-        _party_text(participants, ROLE_BCC),
-        body,
-        " ".join(attachment_names),
-        "",
-    )
+) -> FtsRow:
+    """The FTS row; deterministic so a contentless row can be deleted later.  The last
+    column holds the field columns' tokens prefixed per field (``fieldterms``)."""
+    sender = _party_text(participants, ROLE_FROM)
+    to = _party_text(participants, ROLE_TO)
+    cc = _party_text(participants, ROLE_CC)
+    bcc = _party_text(participants, ROLE_BCC)
+    names = " ".join(attachment_names)
+    return (subject, sender, to, cc, bcc, body, names, "",
+            fields_text(subject, sender, to, cc, bcc, names))
 
 
 def _participants(message: Message) -> tuple[Participant, ...]:

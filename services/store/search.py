@@ -7,6 +7,14 @@ text: hostile input can neither raise an SQLite error nor inject syntax.  A word
 with no token characters (``"-"``, ``"@@"``) is dropped; a term left with no
 words matches nothing.
 
+Field terms (from, to, cc, bcc, subject, attachment, contact) read the ``fields``
+column, where each field's tokens carry their own prefix character
+(``services.store.fieldterms``): ``from:bob`` is ``fields : ("\ue001bob")``, which
+reads only the doclist of bob-as-sender, instead of a column filter over every
+column's "bob" (``USE_FIELDS_COLUMN = False`` compiles the column filters; the
+matches are the same).  A term with no field still searches the other columns
+only: one holding a prefix character names them.
+
 Structure: an ``And``/``Or`` whose children are all text terms (``Not`` allowed
 under ``And`` next to a positive term) becomes *one* ``MATCH``; anything else
 becomes SQL, with FTS parts as ``m.id IN (SELECT rowid FROM fts WHERE fts MATCH
@@ -35,6 +43,18 @@ from services.query.ast import (
     Term,
     TextField,
 )
+from services.store import fieldterms
+from services.store.fieldterms import (
+    ANY_COLUMNS,
+    ATT_NAMES,
+    FIELDS_COLUMN,
+    PREFIX_CHARS,
+    RCPT_BCC,
+    RCPT_CC,
+    RCPT_TO,
+    SENDER,
+    SUBJECT,
+)
 from services.store.prepare import FLAG_BITS, to_epoch
 
 __all__ = ["FTS_IN", "Compiled", "QueryLike", "compile_node", "fts_expression", "fts_literal",
@@ -51,6 +71,25 @@ FTS_COLUMNS: dict[TextField, tuple[str, ...]] = {
     TextField.ATTACHMENT: ("att_names",),
     TextField.CONTACT: ("sender", "rcpt_to", "rcpt_cc", "rcpt_bcc"),
 }
+
+#: Prefixes of a field's tokens in the ``fields`` column (``services.store.fieldterms``):
+#: a field term reads only its own field's doclists instead of filtering the term's
+#: hits in every column by column.
+FIELD_PREFIXES: dict[TextField, tuple[str, ...]] = {
+    TextField.FROM: (SENDER,),
+    TextField.TO: (RCPT_TO, RCPT_CC, RCPT_BCC),
+    TextField.CC: (RCPT_CC,),
+    TextField.BCC: (RCPT_BCC,),
+    TextField.SUBJECT: (SUBJECT,),
+    TextField.ATTACHMENT: (ATT_NAMES,),
+    TextField.CONTACT: (SENDER, RCPT_TO, RCPT_CC, RCPT_BCC),
+}
+#: False compiles field terms to column filters over the field columns (the same
+#: matches; tests compare the two).
+USE_FIELDS_COLUMN = True
+#: FTS5 cuts tokens at 32768 bytes; a prefixed token is 3 bytes longer, so values that
+#: could hold such a token use the column filter.
+_LONGEST_PREFIXED = 8000
 
 FTS_IN = "m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
 _FTS_IN = FTS_IN
@@ -112,27 +151,47 @@ def _has_token(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def _term_expression(term: Term) -> str | None:
-    """The MATCH expression of one text term, None when it has no token at all."""
+def _phrases(term: Term) -> list[tuple[str, bool]]:
+    """The term's phrases (text, prefix query) that have a token: one for a quoted
+    term, one per word otherwise (all must match)."""
     value = term.value.strip()
     if term.phrase:
-        prefix = value.endswith("*")
         text = value.rstrip("*")
-        if not _has_token(text):
-            return None
-        expr = fts_literal(text) + ("*" if prefix else "")
-    else:
-        words = value.split()
-        parts: list[str] = []
-        for i, word in enumerate(words):
-            prefix = i == len(words) - 1 and word.endswith("*")
-            text = word.rstrip("*") if prefix else word
-            if _has_token(text):
-                parts.append(fts_literal(text) + ("*" if prefix else ""))
-        if not parts:
-            return None
-        expr = " AND ".join(parts)
+        return [(text, value.endswith("*"))] if _has_token(text) else []
+    words = value.split()
+    out: list[tuple[str, bool]] = []
+    for i, word in enumerate(words):
+        prefix = i == len(words) - 1 and word.endswith("*")
+        text = word.rstrip("*") if prefix else word
+        if _has_token(text):
+            out.append((text, prefix))
+    return out
+
+
+def _field_expression(phrases: list[tuple[str, bool]], prefixes: tuple[str, ...]) -> str:
+    """``phrases`` over the field(s) whose tokens carry ``prefixes`` in ``fields``: each
+    phrase with its tokens prefixed, in any one of the fields."""
+    parts: list[str] = []
+    for text, prefix in phrases:
+        star = "*" if prefix else ""
+        alts = [fts_literal(fieldterms.mark(text, p)) + star for p in prefixes]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
+    return FIELDS_COLUMN + " : (" + " AND ".join(parts) + ")"
+
+
+def _term_expression(term: Term) -> str | None:
+    """The MATCH expression of one text term, None when it has no token at all."""
+    phrases = _phrases(term)
+    if not phrases:
+        return None
+    prefixes = FIELD_PREFIXES.get(term.field)
+    if (prefixes is not None and USE_FIELDS_COLUMN
+            and len(term.value) <= _LONGEST_PREFIXED):
+        return _field_expression(phrases, prefixes)
+    expr = " AND ".join(fts_literal(text) + ("*" if prefix else "") for text, prefix in phrases)
     columns = FTS_COLUMNS[term.field]
+    if not columns and any(ch in PREFIX_CHARS for ch in term.value):
+        columns = ANY_COLUMNS  # could match a prefixed token of ``fields``
     if columns:
         return "{" + " ".join(columns) + "} : (" + expr + ")"
     return expr
