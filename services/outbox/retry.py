@@ -12,6 +12,7 @@ import enum
 import random
 from dataclasses import dataclass, field
 
+from services import backoff
 from services.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -87,8 +88,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter delay after failed try number ``attempt`` (1-based)."""
-        ceiling = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
-        return self.rng.uniform(0.0, ceiling)
+        return self.rng.uniform(0.0, backoff.exponential(attempt - 1, self.base, self.cap))
 
     def delay(self, attempt: int, error: BaseException | None = None) -> float:
         wait = self.backoff(attempt)

@@ -14,10 +14,9 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from services import backoff
 from services.errors import (
     AuthenticationError,
     CommError,
@@ -60,8 +59,7 @@ class RetryPolicy:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 0)."""
         if retry_after is not None:
             return min(self.cap, max(0.0, retry_after))
-        backoff = min(self.cap, self.base * 2.0**attempt)
-        return backoff * (0.5 + self.jitter() / 2)
+        return backoff.exponential(attempt, self.base, self.cap) * (0.5 + self.jitter() / 2)
 
 
 def untyped(module: str) -> Any:
@@ -92,21 +90,7 @@ def reason_of(content: bytes | str | None) -> tuple[str, str]:
 
 def retry_after_of(headers: Mapping[str, Any]) -> float | None:
     """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if value is None:
-        return None
-    text = str(value).strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return backoff.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
 
 
 def from_status(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from services import backoff
 from services.errors import CommError, MessageError
 
 __all__ = ["RetryPolicy"]
@@ -31,7 +32,6 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random | None = None
               ) -> float:
-        backoff = self.base * (2.0 ** (attempt - 1))
-        wait = max(backoff, retry_after or 0.0)
+        wait = max(backoff.exponential(attempt - 1, self.base, self.cap), retry_after or 0.0)
         wait *= 1.0 + (rng.random() if rng else random.random()) * self.jitter
         return min(wait, self.cap)
