@@ -11,12 +11,13 @@ from services.store.events import IngestResult, StoreEvent
 from services.store.prepare import (
     DELETE_FTS,
     INSERT_FTS,
+    FtsRow,
     PreparedMessage,
     fts_values,
     warnings_json,
 )
 
-__all__ = ["WriterState", "delete_messages", "ingest_batch"]
+__all__ = ["WriterState", "delete_messages", "indexed_values", "ingest_batch"]
 
 _FOLDER_ROLES = {
     "inbox": "inbox", "sent": "sent", "sent items": "sent", "sent mail": "sent",
@@ -260,6 +261,34 @@ def ingest_batch(
     return IngestResult(len(ids), duplicates, warnings, tuple(ids)), events
 
 
+def indexed_values(
+    conn: sqlite3.Connection, mid: int, subject: str, text_key: object, codec: Codec
+) -> tuple[tuple[tuple[int, int, str, str], ...], FtsRow]:
+    """(participants, the exact FTS values the row was indexed with).
+
+    A contentless FTS5 row can only be deleted with the values it was inserted with;
+    every delete and re-index goes through here so they always agree."""
+    parts = tuple(
+        (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
+        for r in conn.execute(
+            "SELECT role, position, address, name FROM participants WHERE message_id = ? "
+            "ORDER BY role, position",
+            (mid,),
+        )
+    )
+    names = [str(r[0]) for r in conn.execute(
+        "SELECT filename FROM attachments WHERE message_id = ? ORDER BY position", (mid,)
+    )]
+    body = ""
+    if text_key is not None:
+        blob = conn.execute("SELECT codec, data FROM blobs WHERE key = ?", (text_key,)).fetchone()
+        if blob is not None:
+            body = decode_blob(str(blob[0]), bytes(blob[1]), codec).decode(
+                "utf-8", "surrogatepass"
+            )
+    return parts, fts_values(subject, parts, body, names)
+
+
 def delete_messages(
     conn: sqlite3.Connection, ids: Sequence[int], codec: Codec
 ) -> tuple[int, list[StoreEvent]]:
@@ -272,29 +301,9 @@ def delete_messages(
         if row is None:
             continue
         subject, raw_key, text_key = str(row[0]), row[1], row[2]
-        parts = tuple(
-            (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
-            for r in conn.execute(
-                "SELECT role, position, address, name FROM participants WHERE message_id = ? "
-                "ORDER BY role, position",
-                (mid,),
-            )
-        )
-        names = [str(r[0]) for r in conn.execute(
-            "SELECT filename FROM attachments WHERE message_id = ? ORDER BY position", (mid,)
-        )]
-        body = ""
-        if text_key is not None:
-            blob = conn.execute(
-                "SELECT codec, data FROM blobs WHERE key = ?", (text_key,)
-            ).fetchone()
-            if blob is not None:
-                body = decode_blob(str(blob[0]), bytes(blob[1]), codec).decode(
-                    "utf-8", "surrogatepass"
-                )
-        conn.execute(_DELETE_FTS, (mid, *fts_values(subject, parts, body, names)))
+        _, indexed = indexed_values(conn, mid, subject, text_key, codec)
+        conn.execute(_DELETE_FTS, (mid, *indexed))
         conn.execute("UPDATE msgids SET message_id = NULL WHERE message_id = ?", (mid,))
-        conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
         conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
         still_used = conn.execute(
             "SELECT 1 FROM messages WHERE account_id IN (SELECT id FROM accounts) "

@@ -21,13 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from services.errors import NotFound
-from services.store.blobs import Codec, decode_blob
 from services.store.events import IngestResult, StoreEvent
-from services.store.ingest import WriterState, delete_messages, ingest_batch
+from services.store.ingest import WriterState, delete_messages, indexed_values, ingest_batch
 from services.store.prepare import (
     DELETE_FTS,
     INSERT_FTS,
-    FtsRow,
     PreparedMessage,
     fts_values,
     warnings_json,
@@ -252,31 +250,6 @@ def headers_only_ids(store: Store, account: str, folder: str | None = None) -> l
     return [int(r[0]) for r in store.read_rows(sql + " ORDER BY m.id", params)]
 
 
-def _indexed_values(
-    conn: sqlite3.Connection, mid: int, subject: str, text_key: object, codec: Codec
-) -> tuple[tuple[tuple[int, int, str, str], ...], FtsRow]:
-    """(participants, the FTS values the row was indexed with) — as delete_messages does."""
-    parts = tuple(
-        (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
-        for r in conn.execute(
-            "SELECT role, position, address, name FROM participants WHERE message_id = ? "
-            "ORDER BY role, position",
-            (mid,),
-        )
-    )
-    names = [str(r[0]) for r in conn.execute(
-        "SELECT filename FROM attachments WHERE message_id = ? ORDER BY position", (mid,)
-    )]
-    body = ""
-    if text_key is not None:
-        blob = conn.execute("SELECT codec, data FROM blobs WHERE key = ?", (text_key,)).fetchone()
-        if blob is not None:
-            body = decode_blob(str(blob[0]), bytes(blob[1]), codec).decode(
-                "utf-8", "surrogatepass"
-            )
-    return parts, fts_values(subject, parts, body, names)
-
-
 def replace_body(store: Store, message_id: int, full: PreparedMessage) -> None:
     """Replace a message's raw with the whole message ``full`` (prepared from the full
     raw) and re-index its body and attachments; header columns stay as they are."""
@@ -289,7 +262,7 @@ def replace_body(store: Store, message_id: int, full: PreparedMessage) -> None:
         if row is None:
             raise NotFound(f"no message with id {message_id}")
         subject, old_raw, old_text, old_sha = str(row[0]), row[1], row[2], str(row[3])
-        parts, old_fts = _indexed_values(conn, message_id, subject, old_text, codec)
+        parts, old_fts = indexed_values(conn, message_id, subject, old_text, codec)
         conn.execute(_DELETE_FTS, (message_id, *old_fts))
         conn.execute(
             "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)",
