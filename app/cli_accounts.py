@@ -7,7 +7,6 @@ OS keyring through the manager; settings files never hold them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from pathlib import Path
@@ -154,6 +153,8 @@ async def _watch(comm: CommManager, names: list[str], out: TextIO) -> None:
         async for ids in watch():
             out.write(f"{name}: {len(ids)} new message(s)\n")
             out.flush()
+
+    import asyncio
 
     await asyncio.gather(*(one(n) for n in names))
 

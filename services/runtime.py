@@ -8,10 +8,12 @@ methods on its own (qasync) loop.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # asyncio is imported when a loop is first needed (lean CLI start-up)
+    import asyncio
 
 T = TypeVar("T")
 
@@ -31,6 +33,8 @@ class BackgroundLoop:
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
+                import asyncio
+
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
 
@@ -51,6 +55,8 @@ class BackgroundLoop:
         Calling this from the background loop's own thread would deadlock, so it is
         refused with a clear error.
         """
+        import asyncio
+
         loop = self.loop
         if threading.current_thread() is self._thread:
             raise RuntimeError("BackgroundLoop.run() called from its own loop: await instead")
@@ -66,6 +72,7 @@ class BackgroundLoop:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        import asyncio
 
         async def shutdown() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
