@@ -42,16 +42,18 @@ from services.mime.headers import (
 from services.mime.text import decode_bytes, decode_transfer
 from services.models import Address, Attachment, ChannelKind, Message, MessagePart
 
-__all__ = ["parse_headers"]
+__all__ = ["parse_header_fields", "parse_headers"]
 
 _MAX_BLOCK = 65_536
-_CACHE_MAX = 4096
+_CACHE_MAX = 32768
 _NAME = re.compile(r"[\041-\071\073-\176]+\Z")
 _ADDRESS_KEYS = frozenset(("from", "to", "cc", "bcc", "reply-to", "sender"))
 _FIRST_KEYS = frozenset((
     "date", "received", "message-id", "in-reply-to", "references", "content-type",
     "content-disposition", "content-id", "content-transfer-encoding",
 ))
+#: The decoded headers :func:`parse_header_fields` keeps (subject and priority).
+_KEPT_KEYS = frozenset(("subject", "x-priority", "importance", "priority", "x-msmail-priority"))
 _BODY_TYPES = ("text/plain", "text/html")
 _EXTENSIONS = {
     "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
@@ -132,21 +134,17 @@ def _split(text: str) -> list[tuple[str, str]]:
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         raise _Unusual  # bare CRs end lines for compat32: leave those to it
     pairs: list[tuple[str, str]] = []
-    match = _HEADER.match
     pos = 0
-    end = len(text)
-    while pos < end:
-        char = text[pos]
-        if char == "\n" or (char == "\r" and text.startswith("\r\n", pos)):
-            break  # the blank line ending the headers
-        m = match(text, pos)
-        if m is None:
-            raise _Unusual  # not a header line (or a continuation first): compat32's call
+    for m in _HEADER.finditer(text):
+        if m.start() != pos:
+            break  # a gap: the blank line (fine) or a line that is not a header (checked below)
         name, value = m.groups()
         if "\n" in value or value.endswith("\r"):
             value = value.rstrip("\r\n")
         pairs.append((name, value))
         pos = m.end()
+    if pos < len(text) and not text.startswith(("\n", "\r\n"), pos):
+        raise _Unusual  # not a header line (or a continuation first): compat32's call
     return pairs
 
 
@@ -161,8 +159,31 @@ def parse_headers(
         raw = bytes(given)
     elif not isinstance(given, bytes):
         raise TypeError(f"parse_headers expects bytes, not {type(given).__name__}")
+    return _parse_or_fallback(raw, account, folder, remote_id, True)
+
+
+def parse_header_fields(
+    raw: bytes, *, account: str = "", folder: str = "", remote_id: str | None = None
+) -> Message:
+    """:func:`parse_headers` for a caller that reads only the fields ``prepare`` stores
+    (a header sync): the same Message except that ``headers`` holds only the Subject and
+    priority headers (every header is still decoded when decoding could warn, so
+    ``parse_warnings`` is the same) and ``received_at`` is not read from ``Received``
+    (the caller sets it from INTERNALDATE).  Anything unusual goes to ``parse_message``
+    exactly as with :func:`parse_headers`."""
+    given: object = raw
+    if isinstance(given, bytearray | memoryview):
+        raw = bytes(given)
+    elif not isinstance(given, bytes):
+        raise TypeError(f"parse_header_fields expects bytes, not {type(given).__name__}")
+    return _parse_or_fallback(raw, account, folder, remote_id, False)
+
+
+def _parse_or_fallback(
+    raw: bytes, account: str, folder: str, remote_id: str | None, full: bool
+) -> Message:
     try:
-        return _parse(raw, account, folder, remote_id)
+        return _parse(raw, account, folder, remote_id, full)
     except (_Unusual, RecursionError):
         pass
     except Exception:  # pragma: no cover - a bug here must not lose the message
@@ -175,7 +196,9 @@ def parse_headers(
     return message
 
 
-def _parse(raw: bytes, account: str, folder: str, remote_id: str | None) -> Message:
+def _parse(
+    raw: bytes, account: str, folder: str, remote_id: str | None, full: bool = True
+) -> Message:
     if len(raw) > _MAX_BLOCK:
         raise _Unusual
     pairs = _split(raw.decode("ascii", "surrogateescape"))
@@ -191,7 +214,10 @@ def _parse(raw: bytes, account: str, folder: str, remote_id: str | None) -> Mess
             first[key] = value
         if key in _ADDRESS_KEYS:
             address_raw.setdefault(key, []).append(value)
-        headers.add(name, _decode(value, warnings))
+        if full or key in _KEPT_KEYS:
+            headers.add(name, _decode(value, warnings))
+        elif "=?" in value or not value.isascii():
+            _decode(value, warnings)  # only for its warnings (plain ASCII gives none)
     message = Message(channel=ChannelKind.EMAIL, account=account, folder=folder,
                       remote_id=remote_id, size=len(raw))
     message.headers = headers
@@ -211,8 +237,8 @@ def _parse(raw: bytes, account: str, folder: str, remote_id: str | None) -> Mess
         message.date = _date(date_raw)
         if message.date is None:
             warnings.append(f"unparseable Date header {date_raw.strip()[:80]!r}")
-    received = first.get("received")
-    if received and ";" in received:
+    received = first.get("received") if full else None
+    if full and received and ";" in received:
         message.received_at = _date(received.rsplit(";", 1)[1])
     message.message_id = parse_msgid(first.get("message-id"))
     if message.message_id is None:

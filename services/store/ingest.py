@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -83,17 +84,63 @@ class WriterState:
         return ident
 
 
+class _Pending:
+    """One batch's rows for the tables nothing reads back during the batch (inserted with
+    one ``executemany`` each at its end, in the same order) and its known remote ids."""
+
+    def __init__(self, batch: Sequence[PreparedMessage]) -> None:
+        self.batch = batch
+        self.participants: list[tuple[int, int, int, str, str]] = []
+        self.attachments: list[tuple[object, ...]] = []
+        self.labels: list[tuple[int, str, str]] = []
+        self.fts: list[tuple[object, ...]] = []
+        self.remote: dict[tuple[int, int], set[str]] = {}
+
+    def remote_ids(self, conn: sqlite3.Connection, acc: int, folder: int,
+                   p: PreparedMessage) -> set[str]:
+        """The remote ids stored in (acc, folder) among those the batch brings for the
+        same account and folder names: one query per folder instead of one per message."""
+        key = (acc, folder)
+        found = self.remote.get(key)
+        if found is None:
+            wanted = [q.remote_id for q in self.batch if q.remote_id is not None
+                      and q.account == p.account and q.folder == p.folder]
+            found = {str(r[0]) for r in conn.execute(
+                "SELECT remote_id FROM messages WHERE account_id = ? AND folder_id = ? AND "
+                "remote_id IN (SELECT value FROM json_each(?))",
+                (acc, folder, json.dumps(wanted)),
+            )}
+            self.remote[key] = found
+        return found
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        if self.participants:
+            conn.executemany(
+                "INSERT INTO participants (message_id, role, position, address, name) "
+                "VALUES (?, ?, ?, ?, ?)", self.participants)
+        if self.attachments:
+            conn.executemany(
+                "INSERT INTO attachments (message_id, part_id, position, filename, "
+                "content_type, size, content_id, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self.attachments)
+        if self.labels:
+            conn.executemany(
+                "INSERT OR IGNORE INTO labels (message_id, label, label_key) VALUES (?, ?, ?)",
+                self.labels)
+        if self.fts:
+            conn.executemany(_INSERT_FTS, self.fts)
+        self.participants, self.attachments, self.labels, self.fts = [], [], [], []
+
+
 def _is_duplicate(
-    conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage, by_content: bool
+    conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage, by_content: bool,
+    pending: _Pending,
 ) -> bool:
     if by_content and conn.execute(
         "SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ?", (acc, p.sha256)
     ).fetchone():
         return True
-    return p.remote_id is not None and conn.execute(
-        "SELECT 1 FROM messages WHERE account_id = ? AND folder_id = ? AND remote_id = ?",
-        (acc, folder, p.remote_id),
-    ).fetchone() is not None
+    return p.remote_id is not None and p.remote_id in pending.remote_ids(conn, acc, folder, p)
 
 
 def _thread_keys(acc: int, p: PreparedMessage) -> tuple[list[str], list[str]]:
@@ -173,11 +220,12 @@ def _insert_one(
     p: PreparedMessage,
     updated: list[int],
     by_content: bool,
+    pending: _Pending,
 ) -> int | None:
     channel = p.channel or str(ChannelKind.EMAIL)
     acc = state.account_id(conn, p.account, channel)
     folder = state.folder_id(conn, acc, p.folder)
-    if _is_duplicate(conn, acc, folder, p, by_content):
+    if _is_duplicate(conn, acc, folder, p, by_content, pending):
         return None
     keys, refs = _thread_keys(acc, p)
     tid, existing = _assign_thread(conn, keys, refs, p, updated)
@@ -207,24 +255,17 @@ def _insert_one(
             )
         elif key == own and existing[key] is None:
             conn.execute("UPDATE msgids SET message_id = ? WHERE msgid = ?", (mid, key))
+    if p.remote_id is not None:
+        pending.remote_ids(conn, acc, folder, p).add(p.remote_id)
     if p.participants:
-        conn.executemany(
-            "INSERT INTO participants (message_id, role, position, address, name) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(mid, role, pos, addr, name) for role, pos, addr, name in p.participants],
-        )
+        pending.participants.extend(
+            [(mid, role, pos, addr, name) for role, pos, addr, name in p.participants])
     if p.attachments:
-        conn.executemany(
-            "INSERT INTO attachments (message_id, part_id, position, filename, content_type, "
-            "size, content_id, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(mid, row[0], pos, *row[1:]) for pos, row in enumerate(p.attachments)],
-        )
+        pending.attachments.extend(
+            [(mid, row[0], pos, *row[1:]) for pos, row in enumerate(p.attachments)])
     if p.labels:
-        conn.executemany(
-            "INSERT OR IGNORE INTO labels (message_id, label, label_key) VALUES (?, ?, ?)",
-            [(mid, label, label.casefold()) for label in p.labels],
-        )
-    conn.execute(_INSERT_FTS, (mid, *p.fts))
+        pending.labels.extend([(mid, label, label.casefold()) for label in p.labels])
+    pending.fts.append((mid, *p.fts))
     return mid
 
 
@@ -245,13 +286,15 @@ def ingest_batch(
     ids: list[int] = []
     updated: list[int] = []
     duplicates = warnings = 0
+    pending = _Pending(batch)
     for p in batch:
-        mid = _insert_one(conn, state, p, updated, dedupe_content)
+        mid = _insert_one(conn, state, p, updated, dedupe_content, pending)
         if mid is None:
             duplicates += 1
             continue
         ids.append(mid)
         warnings += bool(p.parse_warnings)
+    pending.flush(conn)
     events: list[StoreEvent] = []
     if ids:
         events.append(StoreEvent("added", tuple(ids)))

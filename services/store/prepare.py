@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
@@ -116,6 +118,18 @@ class PreparedMessage:
     subject_key: str
     reply_subject: bool
     fts: FtsRow
+
+    def __reduce__(self) -> tuple[object, tuple[tuple[object, ...]]]:
+        # one flat tuple (pickled in C) instead of the dataclass's per-field state
+        # functions: a worker process's chunk crosses the pipe in half the time
+        return _rebuild_prepared, (_PREPARED_FIELDS(self),)
+
+
+_PREPARED_FIELDS = operator.attrgetter(*PreparedMessage.__dataclass_fields__)
+
+
+def _rebuild_prepared(values: tuple[Any, ...]) -> PreparedMessage:
+    return PreparedMessage(*values)
 
 
 def _party_text(participants: tuple[Participant, ...], role: int) -> str:

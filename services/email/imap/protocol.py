@@ -187,12 +187,13 @@ def prepare_headers(
 ) -> list[PreparedMessage]:
     """Parse and prepare a chunk of header blocks (``BODY[HEADER]``) with the header-only
     fast path (:func:`services.mime.fastheaders.parse_headers`)."""
-    from services.mime.fastheaders import parse_headers
+    from services.mime.fastheaders import parse_header_fields
 
     out: list[PreparedMessage] = []
     for item in items:
         data = item.data
-        message = parse_headers(data, account=account, folder=folder, remote_id=str(item.uid))
+        message = parse_header_fields(data, account=account, folder=folder,
+                                      remote_id=str(item.uid))
         message.flags = item.flags
         message.size = max(item.size, len(data))
         message.received_at = item.internaldate
