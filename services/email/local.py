@@ -8,11 +8,12 @@ indexes the new message.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.errors import ConfigurationError
+from services.errors import ConfigurationError, NotFound
 from services.models import Account, ChannelKind, Flag, Message
 from services.query.ast import Term, TextField, and_
 from services.query.builder import EmailQuery
@@ -110,16 +111,17 @@ class LocalMailService:
         message = parse_message(raw, account=self.account.name, folder=folder, remote_id=remote_id)
         message = message.with_changes(flags=flags)
         result = self.store.ingest([(message, raw)])
-        ids = (
-            self.store.search_ids(
-                EmailQuery.from_node(
-                    and_(Term(TextField.ACCOUNT, self.account.name)),
-                )
-            )
-            if not getattr(result, "ids", None)
-            else list(result.ids)
+        if result.ids:
+            return self.store.get(result.ids[0])
+        # the same bytes were already stored for this account: that message is the one
+        rows = self.store.read_rows(
+            "SELECT m.id FROM messages m JOIN accounts a ON a.id = m.account_id "
+            "WHERE a.name = ? AND m.sha256 = ? ORDER BY m.id LIMIT 1",
+            (self.account.name, hashlib.sha256(raw).hexdigest()),
         )
-        return self.store.get(ids[-1] if not getattr(result, "ids", None) else ids[0])
+        if not rows:
+            raise NotFound(f"appended message not found in the store for {self.account.name!r}")
+        return self.store.get(int(rows[0][0]))
 
     def close(self) -> None:
         """Nothing to release: the store belongs to the manager."""

@@ -95,3 +95,21 @@ def test_accounts_keep_secrets_out_of_the_store(tmp_path: Path) -> None:
         assert comm.accounts() == [] and secrets.get("work", "password") is None
         with pytest.raises(ConfigurationError, match="no account named 'work'"):
             comm.account("work")
+
+
+def test_maildir_append_writes_to_disk_then_indexes(tmp_path: Path) -> None:
+    from services.models import Flag
+
+    maildir = write_maildir(tmp_path / "Mail", [make_email(1)])
+    raw = make_email(2, subject="appended here", body="kiwi").as_bytes()
+    with CommManager(data_dir=tmp_path / "data") as comm:
+        local = comm.email("maildir", path=str(maildir))
+        local.sync()
+        stored = local.append("INBOX", raw, frozenset({Flag.SEEN}))
+        assert stored.subject == "appended here" and Flag.SEEN in stored.flags
+        assert comm.raw(stored.id or 0) == raw
+        on_disk = [p.read_bytes() for p in (maildir / "cur").iterdir()]
+        assert raw in on_disk
+        again = local.append("INBOX", raw)  # same bytes: the stored message is returned
+        assert again.id == stored.id
+        assert local.search("kiwi")[0].id == stored.id
