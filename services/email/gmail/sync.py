@@ -65,30 +65,22 @@ class GmailSync:
         gone = [entry.id for rid, entry in local.items() if rid not in present]
         known = [rid for rid in remote if rid in local]
         new = [rid for rid in remote if rid not in local]
-        total = len(known) + len(new)
-        done = 0
-        for chunk in _chunks(known):
-            report.updated += self._relabel(chunk, local)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        for chunk in _chunks(new):
-            report.added += self._fetch_new(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+        self._apply(report, known, new, local, progress)
         if gone:
             report.removed += self.store.delete(gone)
         report.folders = len({p.folder for p in local_index(self.store, self.account).values()})
         self._save(history_id)
 
-    def _incremental(self, start: str, report: SyncReport, progress: Progress | None) -> None:
-        records, history_id = self.api.history(start)
-        plan = plan_history(records)
-        local = local_index(self.store, self.account)
-        new = [i for i in plan.added if i not in local]
-        relabel = [i for i in [*plan.relabeled, *plan.added] if i in local]
-        total = len(new) + len(relabel)
+    def _apply(
+        self,
+        report: SyncReport,
+        relabel: list[str],
+        new: list[str],
+        local: Mapping[str, Local],
+        progress: Progress | None,
+    ) -> None:
+        """Update labels of known messages, then fetch new ones, in chunks, with progress."""
+        total = len(relabel) + len(new)
         done = 0
         for chunk in _chunks(relabel):
             report.updated += self._relabel(chunk, local)
@@ -100,6 +92,14 @@ class GmailSync:
             done += len(chunk)
             if progress:
                 progress(done, total)
+
+    def _incremental(self, start: str, report: SyncReport, progress: Progress | None) -> None:
+        records, history_id = self.api.history(start)
+        plan = plan_history(records)
+        local = local_index(self.store, self.account)
+        new = [i for i in plan.added if i not in local]
+        relabel = [i for i in [*plan.relabeled, *plan.added] if i in local]
+        self._apply(report, relabel, new, local, progress)
         gone = [local[i].id for i in plan.deleted if i in local]
         if gone:
             report.removed += self.store.delete(gone)
