@@ -204,7 +204,17 @@ CREATE INDEX outbox_due ON outbox(status, next_attempt);
 ALTER TABLE messages ADD COLUMN body_state INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: attachments (text extraction, the attachment view) — issue 5.
+_V3 = """
+SELECT 1;
+"""
+
+# Version 4: unified contacts (records, handles, merges) — issue 4.
+_V4 = """
+SELECT 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def split_statements(script: str) -> list[str]:
