@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.email.account import Deliver, EmailAccount
+from services.email.oauth import OAuthTokens
 from services.errors import ConfigurationError
 from services.models import Account, Address, ChannelKind, SendResult
 from services.outbox import OutboxSender, Route, SentFolder
@@ -74,10 +75,16 @@ def outbox_deliver(
     return deliver
 
 
-def _smtp_route(context: ProviderContext, name: str, section: Mapping[str, Any], key: str) -> Route:
+def _smtp_route(
+    context: ProviderContext, name: str, section: Mapping[str, Any], key: str,
+    oauth: OAuthTokens | None = None,
+) -> Route:
     from services.email.smtp import SmtpConfig, SmtpSender
 
     config = SmtpConfig.from_mapping(section)
+    if config.auth == "XOAUTH2":
+        tokens = oauth or OAuthTokens(context.secrets, name)
+        return Route(key, SmtpSender(config, token=tokens.atoken, name=key))
     password = _secret(context, name, f"{key}-password", "password")
     return Route(key, SmtpSender(config, password=password, name=key))
 
@@ -122,6 +129,7 @@ def smtp_factory(context: ProviderContext, name: str, config: Mapping[str, Any])
         service=None,
         deliver=outbox_deliver(store, name, routes, None),
         identity=_identity(settings),
+        hooks=context.extras.get("hooks"),
     )
 
 
@@ -150,6 +158,7 @@ def gmail_factory(context: ProviderContext, name: str, config: Mapping[str, Any]
         deliver=outbox_deliver(store, name, routes, _ApiSent(service)),
         identity=Address(str(address)),
         refresh=service.connect,
+        hooks=context.extras.get("hooks"),
     )
 
 
@@ -185,15 +194,18 @@ def imap_factory(context: ProviderContext, name: str, config: Mapping[str, Any])
     if imap is None:
         raise ConfigurationError("an imap account needs imap={'host': ..., 'username': ...}")
     store = context.store_opener()
-    service = ImapService(account, store, ImapConfig.from_mapping(imap), context.secrets)
+    oauth = OAuthTokens(context.secrets, name)  # used only by XOAUTH2 logins
+    service = ImapService(account, store, ImapConfig.from_mapping(imap), context.secrets,
+                          token_provider=oauth.token)
     smtp = _section(settings, "smtp")
-    routes = [_smtp_route(context, name, smtp, "smtp")] if smtp else []
+    routes = [_smtp_route(context, name, smtp, "smtp", oauth)] if smtp else []
     routes += _failover(context, name, settings)
     sent = ImapSentFolder(service, folder=str(settings.get("sent_folder", "Sent")))
     return EmailAccount(
         account=account, store=store, loop=context.loop, service=service,
         deliver=outbox_deliver(store, name, routes, sent) if routes else None,
         identity=_identity(settings),
+        hooks=context.extras.get("hooks"),
     )
 
 
@@ -213,4 +225,5 @@ def outlook_factory(context: ProviderContext, name: str, config: Mapping[str, An
         account=account, store=store, loop=context.loop, service=service,
         deliver=outbox_deliver(store, name, routes, _ApiSent(service)),
         identity=Address(str(address)),
+        hooks=context.extras.get("hooks"),
     )

@@ -92,17 +92,30 @@ def _to_secret(creds: Credentials) -> str:
     })
 
 
-def save_credentials(secrets: SecretStore, account: str, creds: Credentials) -> None:
-    secrets.set(account, SECRET_KEY, _to_secret(creds))
+def save_credentials(
+    secrets: SecretStore, account: str, creds: Credentials, *, secret_key: str = SECRET_KEY
+) -> None:
+    secrets.set(account, secret_key, _to_secret(creds))
 
 
 def credentials_from_secret(
-    secrets: SecretStore, account: str, client: ClientConfig | None = None
+    secrets: SecretStore,
+    account: str,
+    client: ClientConfig | None = None,
+    *,
+    secret_key: str = SECRET_KEY,
 ) -> Credentials:
     """Credentials from the keyring; ``client`` (from ``credentials.json``) wins over the
-    stored client id/secret/token URI.  No stored sign-in → ``AuthenticationError``."""
-    text = secrets.get(account, SECRET_KEY)
+    stored client id/secret/token URI.  No stored sign-in → ``AuthenticationError``.
+
+    The same JSON (under another ``secret_key``) serves any OAuth 2.0 provider whose
+    refresh-token grant google-auth can call, e.g. IMAP/SMTP XOAUTH2 accounts."""
+    text = secrets.get(account, secret_key)
     if not text:
+        if secret_key != SECRET_KEY:
+            raise AuthenticationError(
+                f"account {account!r} has no OAuth sign-in stored (secret {secret_key!r})"
+            )
         raise AuthenticationError(
             f"account {account!r} is not signed in to Gmail; run `commhub account add gmail`"
         )
@@ -110,7 +123,7 @@ def credentials_from_secret(
         data: dict[str, Any] = json.loads(text)
     except ValueError as exc:
         raise AuthenticationError(
-            f"the stored Gmail sign-in of {account!r} is unreadable; sign in again"
+            f"the stored OAuth sign-in of {account!r} is unreadable; sign in again"
         ) from exc
     expiry = data.get("expiry")
     when = datetime.fromisoformat(expiry) if isinstance(expiry, str) else None
@@ -151,10 +164,14 @@ def sign_in(
 class TokenKeeper:
     """Live credentials of one account: refreshed when needed, stored when changed."""
 
-    def __init__(self, creds: Credentials, secrets: SecretStore, account: str) -> None:
+    def __init__(
+        self, creds: Credentials, secrets: SecretStore, account: str, *,
+        secret_key: str = SECRET_KEY,
+    ) -> None:
         self.credentials = creds
         self._secrets = secrets
         self._account = account
+        self._secret_key = secret_key
         self._lock = threading.Lock()
         self._saved = self._fingerprint()
 
@@ -176,7 +193,7 @@ class TokenKeeper:
     def _refresh_locked(self) -> None:
         if not self.credentials.refresh_token:
             raise AuthenticationError(
-                "the Gmail access token expired and there is no refresh token; sign in again"
+                "the OAuth access token expired and there is no refresh token; sign in again"
             )
         requests_transport = untyped("google.auth.transport.requests")
         try:
@@ -185,8 +202,22 @@ class TokenKeeper:
         except CommError:
             raise
         except Exception as exc:
-            raise translate(exc) from exc
+            error = translate(exc)
+            if self._secret_key != SECRET_KEY and isinstance(error, AuthenticationError):
+                error = AuthenticationError(  # not a Gmail account: say it without "Gmail"
+                    f"the OAuth sign-in of account {self._account!r} expired or was refused "
+                    f"({exc}); sign in again"
+                )
+            raise error from exc
         self._persist_locked()
+
+    def access_token(self) -> str:
+        """A valid access token (refreshed and stored first when it has expired)."""
+        self.ensure_valid()
+        token = self.credentials.token
+        if not token:
+            raise AuthenticationError("the OAuth provider returned no access token")
+        return str(token)
 
     def persist_if_changed(self) -> None:
         """Store the tokens if a refresh happened (also one inside the HTTP layer)."""
@@ -196,5 +227,6 @@ class TokenKeeper:
     def _persist_locked(self) -> None:
         now = self._fingerprint()
         if now != self._saved and self.credentials.refresh_token:
-            save_credentials(self._secrets, self._account, self.credentials)
+            save_credentials(self._secrets, self._account, self.credentials,
+                             secret_key=self._secret_key)
             self._saved = now

@@ -33,6 +33,8 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import email
 import email.message
@@ -42,7 +44,7 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +91,37 @@ class _Handler:
         self.server = server
         self.port = port
         self.implicit_tls = implicit_tls  # aiosmtpd sets session.ssl only after STARTTLS
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2 (``user=<u>^Aauth=Bearer <token>^A^A``), offered when the server
+        has an ``oauth_check``; the token is judged by it (e.g. an introspection call)."""
+        check = self.server.oauth_check
+        if check is None:
+            return AuthResult(success=False, handled=False,
+                              message="504 5.5.4 XOAUTH2 not enabled")
+        if len(args) > 1:
+            blob = args[1].encode()
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=False)
+            blob = base64.b64encode(answer)
+        try:
+            fields = dict(
+                part.split("=", 1) for part in base64.b64decode(blob, validate=True)
+                .decode("utf-8").split("\x01") if "=" in part
+            )
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return AuthResult(success=False, handled=False,
+                              message="501 5.5.2 Can't decode XOAUTH2")
+        user = fields.get("user", "")
+        token = fields.get("auth", "").removeprefix("Bearer ").strip()
+        ok = bool(user) and check(user, token)
+        if not ok:
+            self.server.auth_failures += 1
+            return AuthResult(success=False, handled=False,
+                              message="535 5.7.8 Invalid OAuth token")
+        return AuthResult(success=True, auth_data=user.encode())
 
     async def handle_RCPT(
         self,
@@ -166,6 +199,8 @@ class SmtpServer:
         self.tls_port = 0
         self.messages: list[ReceivedMessage] = []
         self.auth_failures = 0
+        # (user, access token) → accepted?  Set it to offer AUTH XOAUTH2.
+        self.oauth_check: Callable[[str, str], bool] | None = None
         self._cond = threading.Condition()
         self._controllers: list[Controller] = []
 
