@@ -32,6 +32,7 @@ from typing import Any, Literal, get_args
 
 import aiosmtplib
 
+from services.email.transport import plaintext_allowed
 from services.errors import (
     AuthenticationError,
     CommError,
@@ -116,10 +117,10 @@ class SmtpConfig:
             raise ConfigurationError(
                 f"SMTP security {self.security!r} must be starttls, ssl or plain"
             )
-        if self.security == "plain" and not self.allow_plaintext:
+        if self.security == "plain" and not plaintext_allowed(self.host, self.allow_plaintext):
             raise ConfigurationError(
-                "security 'plain' sends the password and mail unencrypted: use starttls or "
-                "ssl, or set allow_plaintext=True explicitly (e.g. for a local relay)"
+                f"security 'plain' sends the password and mail to {self.host} unencrypted: use "
+                "starttls or ssl, or set allow_plaintext=True explicitly"
             )
         if self.auth not in get_args(AuthMechanism):
             raise ConfigurationError(
@@ -266,6 +267,13 @@ class SmtpSender:
         """QUIT and close the connection (errors on the way out are ignored)."""
         async with self._lock:
             await self._drop(polite=True)
+
+    async def verify(self) -> None:
+        """Connect, secure and log in once, then QUIT (an account's connection test)."""
+        client = await self._connect()
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            await client.quit(timeout=min(5.0, self.config.timeout))
+        client.close()
 
     async def _drop(self, *, polite: bool = False) -> None:
         client, self._client = self._client, None

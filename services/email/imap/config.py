@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from services.email.transport import plaintext_allowed
 from services.errors import ConfigurationError
 
 __all__ = ["Auth", "ImapConfig", "Security"]
@@ -56,10 +57,10 @@ class ImapConfig:
             raise ConfigurationError(
                 f"imap: 'auth' must be one of {', '.join(_AUTH)}, not {self.auth!r}"
             )
-        if self.security == "plain" and self.allow_plaintext is not True:
+        if self.security == "plain" and not plaintext_allowed(self.host, self.allow_plaintext):
             raise ConfigurationError(
-                "imap: security 'plain' sends the password unencrypted; use 'ssl' or "
-                "'starttls', or set allow_plaintext=True explicitly (e.g. for a local server)"
+                f"imap: security 'plain' sends the password to {self.host} unencrypted; use "
+                "'ssl' or 'starttls', or set allow_plaintext=True explicitly"
             )
         if self.port is not None and not (isinstance(self.port, int) and 0 < self.port < 65536):
             raise ConfigurationError(f"imap: 'port' must be 1-65535, not {self.port!r}")
