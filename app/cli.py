@@ -12,6 +12,7 @@ subcommands work on the local store::
     commhub account remove NAME
     commhub sync [NAME] [--watch]
     commhub send --account NAME --to ADDRESS --subject S --body TEXT [--attach FILE]
+    commhub key status|encrypt|rotate
 
 Known errors (a bad query, a missing path, an unknown id) print one readable line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -28,6 +29,12 @@ from typing import TextIO
 
 from app.cli_accounts import add_parsers as add_account_parsers
 from app.cli_accounts import cmd_account, cmd_send, cmd_sync
+from app.cli_audit import add_parsers as add_audit_parsers
+from app.cli_audit import cmd_audit
+from app.cli_key import add_parsers as add_key_parsers
+from app.cli_key import cmd_key
+from app.cli_privacy import add_parsers as add_privacy_parsers
+from app.cli_privacy import cmd_gdpr, cmd_hold, cmd_retention
 from app.formatting import account_to_dict, message_line, message_text, message_to_dict
 from app.settings import Settings
 from services.errors import CommError, QuerySyntaxError
@@ -79,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add_account_parsers(sub)
+    add_audit_parsers(sub)
+    add_key_parsers(sub)
+    add_privacy_parsers(sub)
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser
 
@@ -224,6 +234,11 @@ _COMMANDS: dict[str, Callable[[CommManager, argparse.Namespace, TextIO], int]] =
     "thread": _cmd_thread,
     "accounts": _cmd_accounts,
     "account": cmd_account,
+    "audit": cmd_audit,
+    "key": cmd_key,
+    "gdpr": cmd_gdpr,
+    "retention": cmd_retention,
+    "hold": cmd_hold,
     "sync": cmd_sync,
     "send": cmd_send,
 }

@@ -18,6 +18,8 @@ PACKAGES=(
     libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
     libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
     xvfb xauth imagemagick xdotool
+    # libmagic: attachment types from their magic bytes (python-magic).
+    libmagic1
     # Fonts: Latin + Chinese/Japanese/Korean.
     fonts-dejavu-core fonts-noto-cjk
     # Headless Secret Service for keyring tests.

@@ -5,6 +5,7 @@ Importable without Qt::
     from services import CommManager, EmailQuery, SortOrder, Contact
 """
 
+from services.attachments import AnalysisStatus, AttachmentAnalysis, AttachmentManager
 from services.errors import (
     AuthenticationError,
     CommError,
@@ -39,7 +40,10 @@ from services.security.config import SecurityConfig
 __all__ = [
     "Account",
     "Address",
+    "AnalysisStatus",
     "Attachment",
+    "AttachmentAnalysis",
+    "AttachmentManager",
     "AuthenticationError",
     "ChannelKind",
     "CommError",

@@ -11,7 +11,8 @@ the standard library::
     ├── ConfigurationError          (+ ValueError)   bad settings or provider config
     ├── ValidationError             (+ ValueError)   bad input from the caller
     │   ├── QuerySyntaxError                         a search string that does not parse
-    │   └── AddressError                             an address that is not one
+    │   ├── AddressError                             an address that is not one
+    │   └── PolicyViolation                          blocked by a policy (DLP): rule, findings
     ├── AuthenticationError         (+ PermissionError)
     ├── ConnectionFailed            (+ ConnectionError)
     │   └── OperationTimedOut       (+ TimeoutError)
@@ -20,7 +21,9 @@ the standard library::
     ├── ProviderError                                provider, error_code
     │   └── UnsupportedOperation    (+ NotImplementedError)
     ├── StoreError                  (+ OSError)      the local database or blob store
-    │   └── NotFound                (+ LookupError)
+    │   ├── NotFound                (+ LookupError)
+    │   └── EncryptionKeyError      (+ PermissionError) the store's key is wrong/unusable
+    │       └── EncryptionKeyMissing                   ... or not in the keyring
     └── SourceError                 (+ OSError)      a path to import from / a mailbox on disk
 """
 
@@ -32,10 +35,13 @@ __all__ = [
     "CommError",
     "ConfigurationError",
     "ConnectionFailed",
+    "EncryptionKeyError",
+    "EncryptionKeyMissing",
     "MessageError",
     "NotFound",
     "OperationTimedOut",
     "ParseError",
+    "PolicyViolation",
     "ProviderError",
     "QuerySyntaxError",
     "SourceError",
@@ -71,6 +77,17 @@ class QuerySyntaxError(ValidationError):
 
 class AddressError(ValidationError):
     """An e-mail address, phone number or handle that is not valid."""
+
+
+class PolicyViolation(ValidationError):
+    """Content a policy forbids, e.g. an outgoing message with a card number (DLP).
+
+    ``findings`` names what was found (kinds, never the matched text itself).
+    """
+
+    def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings
 
 
 class AuthenticationError(CommError, PermissionError):
@@ -145,6 +162,14 @@ class StoreError(CommError, OSError):
 
 class NotFound(StoreError, LookupError):
     """A message, thread, account or blob that does not exist."""
+
+
+class EncryptionKeyError(StoreError, PermissionError):
+    """The encrypted store cannot be opened with the key at hand (wrong or damaged)."""
+
+
+class EncryptionKeyMissing(EncryptionKeyError):
+    """The encrypted store's key is not in the keyring; the message says what to do."""
 
 
 class SourceError(CommError, OSError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +34,14 @@ from services.security.secrets import KeyringSecrets, SecretStore
 from services.store.paths import default_data_dir
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from services.importer import ImportReport
+    from services.security.audit import AuditEntry, AuditLog
+    from services.security.hooks import SecurityHooks
+    from services.security.retention import PurgeReport
+    from services.security.secure_message import SecureMessage
+    from services.security.smime import CertificateDirectory, OpenedMessage
     from services.store import Store
 
 __all__ = ["CommManager"]
@@ -72,6 +80,8 @@ class CommManager:
         self._services: dict[tuple[str, str], Any] = {}
         self.secrets: SecretStore = secrets if secrets is not None else KeyringSecrets()
         self.loop = BackgroundLoop()
+        self._audit: AuditLog | None = None  # opened on first use (services/security/audit)
+        self._audit_lock = threading.Lock()
 
     # -- the store -----------------------------------------------------------------
     @property
@@ -83,10 +93,17 @@ class CommManager:
         """The local store, opened (and migrated) on first use."""
         with self._lock:
             if self._store is None:
+                from services.security.encryption import StoreKeys
                 from services.store import Store
 
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                self._store = Store.open(self.db_path)
+                keys = StoreKeys(self.db_path, self.secrets)
+                key = keys.key_for_open(self.security.encryption_enabled)
+                self._store = Store.open(self.db_path, key=key)
+                if self.auditing:  # received / deleted messages, one entry per batch
+                    from services.security.store_audit import StoreAuditor
+
+                    self._store.subscribe(StoreAuditor(self.audit_log))
             return self._store
 
     def close(self) -> None:
@@ -100,6 +117,9 @@ class CommManager:
             if self._store is not None and self._owns_store:
                 self._store.close()
             self._store = None
+            if self._audit is not None:
+                self._audit.close()
+                self._audit = None
 
     def __enter__(self) -> CommManager:
         return self
@@ -118,7 +138,7 @@ class CommManager:
             store_opener=lambda: self.store,
             secrets=self.secrets,
             loop=self.loop,
-            extras={"security": self.security},
+            extras={"security": self.security, "hooks": self.security_hooks()},
         )
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -198,6 +218,84 @@ class CommManager:
     def accounts(self) -> list[Account]:
         return self.store.accounts()
 
+    # -- audit and DLP (services/security/audit.py, dlp.py, hooks.py) -------------------
+    @property
+    def audit_log(self) -> AuditLog:
+        """The tamper-evident audit log (``audit.sqlite3``; its HMAC key in the keyring)."""
+        with self._audit_lock:
+            if self._audit is None:
+                from services.security.audit import AuditLog
+
+                self._audit = AuditLog.open(self.data_dir / "audit.sqlite3", self.secrets)
+            return self._audit
+
+    @property
+    def auditing(self) -> bool:
+        """On with ``audit_logging``/``audit_all_communications`` or any compliance mode."""
+        from services.security.compliance import compliance_settings
+
+        return compliance_settings(self.security).audit_enabled
+
+    def audit(self, event: str, **fields: Any) -> AuditEntry | None:
+        """Record ``event`` when auditing is on (see :meth:`AuditLog.record`)."""
+        return self.audit_log.record(event, **fields) if self.auditing else None
+
+    def security_hooks(self) -> SecurityHooks:
+        """DLP and audit hooks handed to providers (``ProviderContext.extras["hooks"]``)."""
+        from services.security.compliance import compliance_settings
+        from services.security.hooks import SecurityHooks
+
+        # data_loss_prevention=True: the blocking default; a compliance mode: its preset
+        return SecurityHooks(audit=self.audit_log if self.auditing else None,
+                             dlp=compliance_settings(self.security).dlp)
+
+    def get_audit_log(self, **filters: Any) -> list[AuditEntry]:
+        """``get_audit_log(date_range=("2024-01-01", "2024-12-31"), message_types=["sent"],
+        users=["admin@company.com"], channels=["email"])``: entries, oldest first."""
+        from services.security.audit_query import audit_query
+
+        return audit_query(self.audit_log, **filters)
+
+    # -- secure messages, retention, GDPR (services/security/smime, retention, gdpr) -----
+    @property
+    def certificates(self) -> CertificateDirectory:
+        """S/MIME certificates and the user's identity, under ``data_dir/certs``."""
+        from services.security.smime import CertificateDirectory
+
+        return CertificateDirectory(self.data_dir / "certs")
+
+    def _audit_sink(self) -> AuditLog | None:
+        return self.audit_log if self.auditing else None
+
+    def create_secure_message(
+        self, recipient: str, subject: str, body: str, *, encryption_level: str = "AES-256",
+        expiry_hours: float | None = None, sender: str | None = None,
+    ) -> SecureMessage:
+        """An S/MIME message (signed when an identity is set up) encrypted to ``recipient``'s
+        imported certificate; the local copy is purged ``expiry_hours`` later."""
+        from services.security.secure_message import create_secure_message
+
+        return create_secure_message(
+            self.store, self.certificates, recipient=recipient, subject=subject, body=body,
+            encryption_level=encryption_level, expiry_hours=expiry_hours, sender=sender,
+            audit=self._audit_sink())
+
+    def open_secure_message(self, message_id: int) -> OpenedMessage:
+        """Decrypt and verify a stored S/MIME message (``.text``, ``.signature``,
+        ``.signed_by(sender)``) with the identity and certificates under ``data_dir/certs``."""
+        from services.security.secure_message import open_stored
+
+        return open_stored(self.store, self.certificates, message_id)
+
+    def purge(self, now: datetime | None = None) -> PurgeReport:
+        """Run the retention job: messages past their kind's retention period and expired
+        secure copies go, except under a legal hold.  ``now``: the time to purge as of."""
+        from services.security.retention import RetentionJob, RetentionPolicy
+
+        clock = (lambda: now.timestamp()) if now is not None else time.time
+        return RetentionJob(self.store, RetentionPolicy.from_config(self.security),
+                            audit=self._audit_sink(), clock=clock).run()
+
     # -- configured accounts ------------------------------------------------------------
     def add_account(
         self,
@@ -212,9 +310,12 @@ class CommManager:
         canonical = self.registry.canonical(family, provider)
         for key, value in (secrets or {}).items():
             self.secrets.set(name, key, value)
-        return self.store.ensure_account(
+        account = self.store.ensure_account(
             name, canonical, address=str(config.get("address", "")), config=dict(config)
         )
+        self.audit("settings", channel=family, object_id=name,
+                   details={"action": "account-added", "provider": canonical})
+        return account
 
     def remove_account(self, name: str) -> None:
         """Forget an account, its messages and its secrets."""
@@ -224,6 +325,7 @@ class CommManager:
         for key in ("password", "token", "oauth"):
             self.secrets.delete(name, key)
         self.store.remove_account(name)
+        self.audit("settings", object_id=name, details={"action": "account-removed"})
 
     def account(self, name: str, family: str = "email") -> Any:
         """The service of a stored account (``commhub account add`` made it)."""

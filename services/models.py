@@ -151,6 +151,7 @@ class Attachment:
     inline: bool = False
     loader: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
     _data: bytes | None = field(default=None, repr=False, compare=False)
+    _sha256: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def extension(self) -> str:
@@ -168,6 +169,24 @@ class Attachment:
                 raise LookupError(f"attachment {self.filename!r} has no content loaded")
             self._data = self.loader()
         return self._data
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the content (loads it; computed once)."""
+        if self._sha256 is None:
+            import hashlib
+
+            self._sha256 = hashlib.sha256(self.read()).hexdigest()
+        return self._sha256
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the content under a safe, unused name; returns where it went.
+
+        ``path`` is a folder, or a file path (``f"docs/{attachment.filename}"`` keeps a
+        hostile name inside ``docs``); see ``services.attachments.safe.save_to``."""
+        from services.attachments.safe import save_to
+
+        return save_to(path, self.filename, self.read())
 
 
 class MessageActions(Protocol):

@@ -30,6 +30,7 @@ from services.query.builder import EmailQuery
 from services.runtime import BackgroundLoop
 
 if TYPE_CHECKING:
+    from services.security.hooks import SecurityHooks
     from services.store import Store
 
 __all__ = ["Deliver", "EmailAccount"]
@@ -51,6 +52,7 @@ class EmailAccount:
         deliver: Deliver | None,
         identity: Address,
         refresh: Callable[[], Awaitable[None]] | None = None,
+        hooks: SecurityHooks | None = None,
     ) -> None:
         self.account = account
         self.store = store
@@ -59,6 +61,9 @@ class EmailAccount:
         self._deliver = deliver
         self.identity = identity
         self._refresh = refresh
+        self.hooks = hooks  # DLP before sending, audit records (services/security/hooks.py)
+        if hooks is not None and deliver is not None:
+            self._deliver = hooks.guard_deliver(deliver, account=account.name)
 
     @property
     def name(self) -> str:
@@ -129,6 +134,8 @@ class EmailAccount:
             self._loop.run(self.service.set_flags(message, add, remove))
         elif message.id is not None:
             self.store.set_flags(message.id, add, remove)
+        if self.hooks is not None:
+            self.hooks.flags_changed(message, add, remove, user=self.identity.address)
 
     # -- sending ------------------------------------------------------------------
     def compose(self) -> Any:

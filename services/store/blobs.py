@@ -8,28 +8,19 @@ name>"`` (``"zlib:plain"``, ``"none:plain"``), so blobs written under different
 codecs can coexist during a migration and a mismatch is a clear error, not
 garbage.
 
-What goes through the codec (and will be encrypted by swapping the codec):
+What goes through the codec:
 
 * raw messages, byte-exact (``messages.raw_key``);
 * the indexed body text of each message (``messages.text_key``), kept so the
   contentless FTS rows can be deleted and non-MIME messages (SMS/chat) shown;
 * extracted attachment text later (``attachments.text_key``).
 
-What is still plaintext (for the encryption issue to handle):
-
-* metadata columns: ``messages`` (subject, sender, snippet, message ids, dates,
-  flags, parse_warnings), ``participants``, ``attachments`` (file names),
-  ``folders``, ``labels``, ``accounts``, ``contacts``, ``threads.subject_key``,
-  ``msgids``;
-* the FTS5 index ``fts`` (contentless, so no copy of the text, but its term
-  index holds every token of subject, addresses, body and attachment names).
-
-An encryption-at-rest issue should: add an ``EncryptingCodec`` (AEAD, e.g.
-AES-GCM with a keyring-held key; ``name`` like ``"aesgcm1"``); use SQLCipher or a
-page-level VFS for the metadata and FTS tables (the index cannot be encrypted
-per row without losing MATCH), or drop ``snippet``/``subject`` to blobs and
-accept a slower list view; and re-encode existing blobs by reading with the old
-codec and writing with the new one (the ``codec`` column tells them apart).
+Encryption at rest is one level down (:mod:`services.store.cipher`): an encrypted
+store is a SQLCipher database, so these blobs, every metadata column and the FTS5
+index are encrypted page by page (WAL included) and the codec stays ``plain``
+(encrypting blobs again would only cost time).  A codec remains the hook for a
+per-blob transform; the ``codec`` column tells blobs written under different codecs
+apart, and a mismatch is a clear error.
 """
 
 from __future__ import annotations

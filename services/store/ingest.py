@@ -329,7 +329,15 @@ def indexed_values(
             body = decode_blob(str(blob[0]), bytes(blob[1]), codec).decode(
                 "utf-8", "surrogatepass"
             )
-    return parts, fts_values(subject, parts, body, names)
+    row = fts_values(subject, parts, body, names)
+    # extracted attachment text (services.store.attachments), in attachment order
+    att_text = "\n".join(
+        decode_blob(str(r[0]), bytes(r[1]), codec).decode("utf-8", "surrogatepass")
+        for r in conn.execute(
+            "SELECT b.codec, b.data FROM attachments a JOIN blobs b ON b.key = a.text_key "
+            "WHERE a.message_id = ? ORDER BY a.position", (mid,))
+    )
+    return parts, (*row[:7], att_text, row[8]) if att_text else row
 
 
 def delete_messages(

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.errors import StoreError
+from services.store.cipher import DB_ERRORS
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version", "split_statements"]
 
@@ -206,15 +207,62 @@ ALTER TABLE messages ADD COLUMN body_state INTEGER NOT NULL DEFAULT 0;
 
 # Version 3: attachments (text extraction, the attachment view) — issue 5.
 _V3 = """
-SELECT 1;
+-- Filled by services.store.attachments once an attachment's content has been analysed:
+-- sha256 of the content, the kind found from its magic bytes, the analysis status and
+-- risk flags (JSON list); ``text_key`` (version 1) names the extracted text's blob.
+ALTER TABLE attachments ADD COLUMN sha256 TEXT;
+ALTER TABLE attachments ADD COLUMN kind TEXT;
+ALTER TABLE attachments ADD COLUMN status TEXT;
+ALTER TABLE attachments ADD COLUMN risks TEXT;
+CREATE INDEX attachments_sha ON attachments(sha256) WHERE sha256 IS NOT NULL;
+CREATE INDEX attachments_kind ON attachments(kind) WHERE kind IS NOT NULL;
+
+-- Every attachment of every channel with its message's context.
+CREATE VIEW attachment_view AS
+SELECT a.message_id, a.part_id, a.position, a.filename, a.content_type, a.size, a.inline,
+       a.sha256, a.kind, a.status, a.risks, a.text_key,
+       m.channel, acc.name AS account, m.sender_addr, m.sender_name, m.subject, m.date
+FROM attachments a
+JOIN messages m ON m.id = a.message_id
+JOIN accounts acc ON acc.id = m.account_id;
 """
 
-# Version 4: unified contacts (records, handles, merges) — issue 4.
+# Version 4: unified contacts (records, handles, merges) — issue 4.  ``contacts`` and
+# ``contact_identities`` (version 1) hold what the user edited; addresses seen in
+# ``participants`` without a record are derived contacts (services.contacts).
+# ``contact_merges`` remembers which record a merged-away record went into, so an old
+# id still resolves.  Identities are looked up case-insensitively, like participants.
 _V4 = """
-SELECT 1;
+ALTER TABLE contacts ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX contact_identities_value ON contact_identities(value COLLATE NOCASE);
+CREATE TABLE contact_merges (
+    merged_id   INTEGER PRIMARY KEY,
+    into_id     INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    merged_at   INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX contact_merges_into ON contact_merges(into_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# Version 5: retention (legal holds, expiring local copies) and the index that keeps bulk
+# deletes linear (every delete looks up msgids by message id) — issue 6.
+_V5 = """
+CREATE TABLE legal_holds (
+    id          INTEGER PRIMARY KEY,
+    scope       TEXT NOT NULL CHECK (scope IN ('contact', 'account', 'message')),
+    value       TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    UNIQUE (scope, value)
+);
+CREATE TABLE message_expiry (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX message_expiry_due ON message_expiry(expires_at);
+CREATE INDEX msgids_message ON msgids(message_id) WHERE message_id IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def split_statements(script: str) -> list[str]:
@@ -260,7 +308,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) ->
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {int(version)}")
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreError(f"schema migration to version {version} failed: {exc}") from exc

@@ -12,6 +12,7 @@ import logging
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from services.errors import NotFound, StoreError
 from services.models import Account, ChannelKind, Flag, Message
 from services.store.blobs import Codec, PlainCodec, read_blob
+from services.store.cipher import DB_ERRORS, DatabaseKey
 from services.store.events import IngestResult, StoreEvent
 from services.store.ingest import WriterState, delete_messages, ingest_batch
 from services.store.migrations import migrate
@@ -52,9 +54,11 @@ Subscriber = Callable[[StoreEvent], None]
 class Store:
     """Open with :meth:`open`; close with :meth:`close` (or use as a context manager)."""
 
-    def __init__(self, path: Path, codec: Codec, writer_conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, codec: Codec, writer_conn: sqlite3.Connection,
+                 key: DatabaseKey | None = None) -> None:
         self.path = path
         self.codec = codec
+        self._key = key
         self._state = WriterState()
         self._subscribers: list[Subscriber] = []
         self._sub_lock = threading.Lock()
@@ -65,20 +69,22 @@ class Store:
         self._writer = Writer(writer_conn, self._dispatch)
 
     @classmethod
-    def open(cls, path: Path | str, *, codec: Codec | None = None) -> Store:
-        """Open (creating and migrating) the database at ``path``."""
+    def open(cls, path: Path | str, *, codec: Codec | None = None,
+             key: DatabaseKey | None = None) -> Store:
+        """Open (creating and migrating) the database at ``path``; ``key``: an encrypted
+        store (see :mod:`services.security.encryption` for where keys come from)."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc}") from exc
-        conn = connect(path)
+        conn = connect(path, key=key)
         try:
             migrate(conn)
         except BaseException:
             conn.close()
             raise
-        return cls(path, codec or PlainCodec(), conn)
+        return cls(path, codec or PlainCodec(), conn, key)
 
     def close(self) -> None:
         if self._closed:
@@ -102,7 +108,7 @@ class Store:
             raise StoreError("the store is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, readonly=True)
+            conn = connect(self.path, readonly=True, key=self._key)
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
@@ -111,7 +117,7 @@ class Store:
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         try:
             return self._reader().execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise StoreError(f"database read failed: {exc}") from exc
 
     def _dispatch(self, events: list[StoreEvent]) -> None:
@@ -509,3 +515,21 @@ class Store:
             return None, []
 
         self._writer.call(task)
+
+    def compact(self, *, attempts: int = 20) -> bool:
+        """``VACUUM`` and truncate the WAL so deleted content leaves the files (GDPR
+        erasure); returns False if readers kept the WAL from being truncated."""
+        conn = connect(self.path, key=self._key)
+        try:
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("VACUUM")
+            for _ in range(attempts):
+                row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if row is not None and int(row[0]) == 0:
+                    return True
+                time.sleep(0.05)
+            return False
+        except DB_ERRORS as exc:
+            raise StoreError(f"cannot compact the database: {exc}") from exc
+        finally:
+            conn.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from services.errors import StoreError
+from services.store.cipher import DB_ERRORS, DatabaseKey, open_database
 from services.store.events import StoreEvent
 
 __all__ = ["Writer", "connect"]
@@ -28,12 +29,13 @@ Task = Callable[[sqlite3.Connection], tuple[T, list[StoreEvent]]]
 _log = logging.getLogger(__name__)
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the store's pragmas (autocommit mode; WAL)."""
+def connect(
+    path: Path, *, readonly: bool = False, key: DatabaseKey | None = None
+) -> sqlite3.Connection:
+    """A connection with the store's pragmas (autocommit mode; WAL); with ``key``, an
+    encrypted (SQLCipher) one (see :mod:`services.store.cipher`)."""
     try:
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
+        conn = open_database(path, key)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -43,7 +45,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.execute("PRAGMA query_only = ON")
         else:
             conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise StoreError(f"cannot open the database {path}: {exc}") from exc
     return conn
 
@@ -116,9 +118,9 @@ class Writer:
             if conn.in_transaction:
                 try:
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except DB_ERRORS:
                     _log.exception("rollback failed")
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, DB_ERRORS):
                 error = StoreError(f"database write failed: {exc}")
                 error.__cause__ = exc
                 job.future.set_exception(error)

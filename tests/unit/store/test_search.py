@@ -27,6 +27,7 @@ from services.query.ast import (
 )
 from services.query.builder import EmailQuery
 from services.store import Store
+from services.store.cipher import DatabaseKey
 from services.store.search import compile_node, fts_expression
 
 from .brute import Doc, make_doc, matches
@@ -62,10 +63,11 @@ def _corpus(rng: random.Random, n: int) -> list[tuple[object, bytes]]:
     return items
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[Doc]]]:
+@pytest.fixture(scope="module", params=["plain", "encrypted"])
+def corpus(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[Doc]]]:
     path: Path = tmp_path_factory.mktemp("search") / "db.sqlite3"
-    store = Store.open(path)
+    store = Store.open(path, key=DatabaseKey.generate() if request.param == "encrypted" else None)
     store.ingest(_corpus(random.Random(7), 120))  # type: ignore[arg-type]
     ids = store.search_ids(Q())
     docs = [make_doc(store.get(i), store.body_text(i)) for i in ids]
