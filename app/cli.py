@@ -132,6 +132,9 @@ def _cmd_import(comm: CommManager, args: argparse.Namespace, out: TextIO) -> int
         f"({report.duplicates} already present, {len(report.skipped)} skipped, "
         f"{report.warnings_count} with parse warnings) in {report.seconds:.1f}s ({rate:,.0f}/s)\n"
     )
+    indexed = comm.index_attachments()
+    if indexed:
+        out.write(f"indexed {indexed} attachment(s) (text inside them is now searchable)\n")
     for path, reason in report.skipped[:20]:
         out.write(f"  skipped {path}: {reason}\n")
     if len(report.skipped) > 20:

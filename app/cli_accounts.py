@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from services.email.account_setup import AccountForm
 from services.errors import ValidationError
 from services.manager import CommManager
 
@@ -74,48 +75,18 @@ def cmd_account(comm: CommManager, args: argparse.Namespace, out: TextIO) -> int
         comm.remove_account(args.name)
         out.write(f"removed account {args.name}\n")
         return 0
-    provider = args.provider.lower()
-    if provider == "imap":
-        if not args.imap_host or not args.smtp_host:
-            raise ValidationError("an imap account needs --imap-host and --smtp-host")
-        config = {
-            "address": args.email,
-            "imap": {
-                "host": args.imap_host,
-                "port": args.imap_port,
-                "security": args.imap_security,
-                "username": args.username or args.email,
-                "ca_file": args.ca_file,
-                "allow_plaintext": args.allow_plaintext,
-            },
-            "smtp": {
-                "host": args.smtp_host,
-                "port": args.smtp_port,
-                "security": args.smtp_security,
-                "username": args.username or args.email,
-                "ca_file": args.ca_file,
-                "allow_plaintext": args.allow_plaintext,
-            },
-        }
-        comm.add_account(args.name, "imap", config, secrets={"password": _password(args)})
-    elif provider == "gmail":
-        if not args.credentials:
-            raise ValidationError("a gmail account needs --credentials (your OAuth client secrets)")
-        comm.add_account(
-            args.name,
-            "gmail",
-            {"address": args.email, "credentials_path": str(Path(args.credentials))},
-        )
-    elif provider in ("outlook", "office365", "exchange"):
-        if not args.client_id:
-            raise ValidationError("an outlook account needs --client-id")
-        comm.add_account(
-            args.name,
-            "outlook",
-            {"address": args.email, "client_id": args.client_id, "tenant_id": args.tenant},
-        )
-    else:
-        raise ValidationError(f"unknown provider {args.provider!r}: use imap, gmail or outlook")
+    form = AccountForm(  # the same settings code as the GUI's accounts dialog
+        provider=args.provider, name=args.name, email=args.email, username=args.username or "",
+        imap_host=args.imap_host or "", imap_port=args.imap_port,
+        imap_security=args.imap_security, smtp_host=args.smtp_host or "",
+        smtp_port=args.smtp_port, smtp_security=args.smtp_security, ca_file=args.ca_file,
+        allow_plaintext=args.allow_plaintext, credentials_path=args.credentials or "",
+        client_id=args.client_id or "", tenant=args.tenant,
+    )
+    config = form.config()
+    provider = form.kind
+    secrets = {"password": _password(args)} if provider == "imap" else None
+    comm.add_account(args.name, provider, config, secrets=secrets)
     out.write(
         f"added {provider} account {args.name} ({args.email}); run `commhub sync {args.name}`\n"
     )
@@ -133,6 +104,9 @@ def cmd_sync(comm: CommManager, args: argparse.Namespace, out: TextIO) -> int:
             f"{name}: {report.added} new, {report.updated} updated, {report.removed} removed "
             f"in {report.seconds:.1f}s{' (full resync)' if report.full_resync else ''}\n"
         )
+    indexed = comm.index_attachments()
+    if indexed:
+        out.write(f"indexed {indexed} attachment(s)\n")
     if args.watch:
         out.write("watching for new mail (Ctrl-C to stop)\n")
         out.flush()

@@ -197,6 +197,24 @@ class CommManager:
 
         return import_path(self.store, Path(path).expanduser(), account=account, progress=progress)
 
+    def index_attachments(self, *, limit: int | None = None) -> int:
+        """Analyse the stored attachments not analysed yet and index their text, so a search
+        finds words inside them; returns how many were done.  Attachments of messages whose
+        body is still on the server (an IMAP header sync) wait until the body is fetched."""
+        from services.attachments.indexing import index_pending
+        from services.attachments.manager import AttachmentManager
+        from services.store.attachments import StoreCache
+
+        done = 0
+        with AttachmentManager(cache=StoreCache(self.store)) as manager:
+            while limit is None or done < limit:
+                batch = 100 if limit is None else min(100, limit - done)
+                count = index_pending(manager, self.store, batch)
+                if count == 0:
+                    break
+                done += count
+        return done
+
     def search(self, query: EmailQuery | str) -> list[Message]:
         """Search everything in the local store (every account and channel)."""
         q = EmailQuery.parse(query) if isinstance(query, str) else query

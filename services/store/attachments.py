@@ -139,8 +139,9 @@ def attachment_text(store: Store, message_id: int, part_id: str) -> str:
 def unanalysed_attachments(store: Store, limit: int = 100) -> list[tuple[int, str]]:
     """``(message_id, part_id)`` of attachments not analysed yet, oldest message first."""
     return [(int(r[0]), str(r[1])) for r in store.read_rows(
-        "SELECT message_id, part_id FROM attachments WHERE sha256 IS NULL "
-        "ORDER BY message_id, position LIMIT ?", (limit,))]
+        "SELECT a.message_id, a.part_id FROM attachments a JOIN messages m "
+        "ON m.id = a.message_id WHERE a.sha256 IS NULL AND m.body_state = 0 "
+        "ORDER BY a.message_id, a.position LIMIT ?", (limit,))]
 
 
 def _fold(text: str) -> str:

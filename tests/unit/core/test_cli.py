@@ -112,3 +112,25 @@ def test_progress_lines_on_a_pipe_and_redraws_on_a_terminal() -> None:
     t(5, None)
     t.finish()
     assert tty.getvalue().startswith("\rimporting: 5 messages") and tty.getvalue().endswith("\n")
+
+
+def test_import_indexes_text_inside_attachments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.attachments.samples import make_pdf
+
+    with_pdf = make_email(1, subject="Minutes", body="see the file",
+                          attachment=("minutes.pdf", make_pdf(["the quokka budget was approved"])))
+    with_csv = make_email(2, subject="Numbers", body="attached",
+                          attachment=("numbers.csv", b"animal,count\nwombat,3\n"))
+    maildir = write_maildir(tmp_path / "Mail", [with_pdf, with_csv])
+    data = tmp_path / "data"
+    code, out, _ = run(capsys, "--data-dir", str(data), "import", str(maildir), "-q")
+    assert code == 0 and "indexed 2 attachment(s)" in out
+    code, out, _ = run(capsys, "--data-dir", str(data), "search", "--json", "quokka")
+    assert [r["subject"] for r in json.loads(out)] == ["Minutes"]  # only inside the PDF
+    code, out, _ = run(capsys, "--data-dir", str(data), "search", "--json", "wombat")
+    assert [r["subject"] for r in json.loads(out)] == ["Numbers"]
+    # a second import finds nothing new to index
+    code, out, _ = run(capsys, "--data-dir", str(data), "import", str(maildir), "-q")
+    assert code == 0 and "indexed" not in out
