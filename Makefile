@@ -32,6 +32,11 @@ test: deps $(STAMP)
 bench: deps $(STAMP)
 	$(PY) -m tests.perf.bench_import_search
 	$(PY) -m tests.perf.bench_imap_sync
+	$(PY) -m tests.perf.bench_attachments
+	$(PY) -m tests.perf.bench_encryption
+	$(PY) -m tests.perf.bench_audit
+	$(PY) -m tests.perf.bench_privacy
+	$(PY) -m tests.perf.bench_ui
 
 clean:
 	rm -rf $(VENV) build *.egg-info

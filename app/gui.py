@@ -1,56 +1,243 @@
 """Start the desktop app: QApplication + qasync loop + the main window.
 
 With no account configured, the window opens on the embedded demo store so a
-newcomer sees Commhub working straight away.
+newcomer sees Commhub working straight away.  Prints ``commhub: window ready``
+once the first page of the inbox is on screen (end-to-end tests wait for it);
+with ``COMMHUB_TRACE=1`` it also prints a line per finished search.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from app.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+
+def config_dir() -> Path:
+    """Where window state lives: ``COMMHUB_CONFIG_DIR`` or the platform's config dir."""
+    env = os.environ.get("COMMHUB_CONFIG_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("commhub", appauthor=False))
+
+
+class _Panes:
+    """The Contacts and Audit panes (built by their own modules) and what they hold open."""
+
+    def __init__(self, store: Any, data_dir: Path, audit_log: Any = None) -> None:
+        self.widgets: list[tuple[str, Any]] = []
+        self.loaders: list[Callable[[], Any]] = []
+        self.closers: list[Callable[[], Any]] = []
+        try:
+            from ui.viewmodels.contacts import ContactsViewModel
+            from ui.views.contacts_pane import ContactsPane
+
+            contacts = ContactsViewModel(store)
+            self.widgets.append(("Contacts", ContactsPane(contacts)))
+            self.closers.append(contacts.close)
+        except ImportError as exc:
+            _log.info("contacts pane not available: %s", exc)
+        try:
+            from services.errors import CommError
+            from services.security.audit import AuditLog
+            from services.security.secrets import KeyringSecrets
+            from ui.viewmodels.audit import AuditViewModel
+            from ui.views.audit_pane import AuditPane
+        except ImportError as exc:
+            _log.info("audit pane not available: %s", exc)
+            return
+        log = audit_log
+        if log is None:
+            try:
+                log = AuditLog.open(data_dir / "audit.sqlite3", KeyringSecrets())
+            except CommError as exc:
+                _log.warning("audit log not available: %s", exc)
+                return
+        audit = AuditViewModel(log)
+        pane = AuditPane(audit)
+        self.widgets.append(("Audit", pane))
+        self.loaders.append(audit.load)
+        self.closers.append(pane.close_tasks)
+        self.closers.append(log.close)
+
+
+def _demo_audit_log(path: Path) -> Any:
+    """The demo's audit log: a fresh one each run, keyed by a key held in memory only (the
+    demo needs no keyring; a key that outlived the run would have to be stored)."""
+    from services.security.audit import AuditLog
+    from services.security.secrets import MemorySecrets
+
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return AuditLog.open(path, MemorySecrets())
+
+
+def _demo_hooks(audit_log: Any) -> Any:
+    """DLP (blocking card numbers, keys...) and audit records around the demo's sending."""
+    from services.security.dlp import DlpPolicy
+    from services.security.hooks import SecurityHooks
+
+    return SecurityHooks(audit=audit_log, dlp=DlpPolicy())
+
+
+def _trace_compose(window: Any) -> None:
+    """COMMHUB_TRACE: one line per state the compose window goes through (tests wait)."""
+    last = [""]
+
+    def changed() -> None:
+        state = window.vm.state
+        if state != last[0]:
+            last[0] = state
+            print(f"commhub: compose {state} {window.vm.status!r}", flush=True)
+
+    window.vm.on_changed(changed)
+    changed()
+
+
+def _compose_factory(store: Any, send: Any = None,
+                     trace: bool = False) -> Callable[[str, Any], Any] | None:
+    """Opens the compose window (``ui/views/compose_window.py``) for ``(mode, message)``,
+    sending through ``send`` (a SendContext; None: the first account); the windows are
+    kept referenced until closed."""
+    try:
+        from ui.views.compose_window import open_compose
+    except ImportError as exc:
+        _log.info("compose window not available: %s", exc)
+        return None
+    open_windows: set[Any] = set()
+
+    def factory(mode: str, message: Any) -> Any:
+        window = open_compose(store, mode, message, send=send)
+        if trace:
+            _trace_compose(window)
+        open_windows.add(window)
+        window.destroyed.connect(lambda *_: open_windows.discard(window))
+        return window
+
+    return factory
 
 
 def run_gui(settings: Settings) -> int:
     import qasync
 
-    from app.demo import open_demo_store
+    from app.demo import DemoWorkspace
+    from services.attachments import AttachmentManager
     from services.store import Store
-    from ui.qt import QtWidgets  # Qt is imported only when the GUI starts
+    from ui.qt import QtCore, QtGui, QtWidgets  # Qt is imported only when the GUI starts
     from ui.viewmodels.inbox import InboxViewModel
+    from ui.viewmodels.reader import ReaderViewModel, SenderPrefs
+    from ui.viewmodels.sidebar import SavedSearches, SidebarViewModel
     from ui.views.main_window import MainWindow
+    from ui.widgets.icons import icon as icon_for
+    from ui.widgets.theme import apply_theme, follow_system
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    assert isinstance(app, QtWidgets.QApplication)
     app.setApplicationName("Commhub")
+    icon_path = Path(__file__).resolve().parents[1] / "resources" / "icons"
+    icon = QtGui.QIcon(str(icon_path / "org.commhub.Commhub.svg"))
+    app.setWindowIcon(icon)
+    apply_theme(app)
+    follow_system(app)
+    trace = os.environ.get("COMMHUB_TRACE") == "1"
+
     note = ""
     store: Store | None = None
+    demo: DemoWorkspace | None = None
     if settings.db_path.exists():
         store = Store.open(settings.db_path)
         if not store.accounts():
             store.close()
             store = None
+    demo_audit = None
     if store is None:
-        store = open_demo_store(settings.demo_db_path)
+        demo_audit = _demo_audit_log(settings.demo_db_path.with_name("audit.sqlite3"))
+        from app.demo import DEMO_ADDRESS
+        from services.security.store_audit import StoreAuditor
+
+        demo_audit.record("sign-in", channel="email", object_id="demo",
+                          user=DEMO_ADDRESS, details={"how": "demo workspace opened"})
+        demo = DemoWorkspace.open(  # Maildir + local SMTP server
+            settings.demo_db_path, subscribers=[StoreAuditor(demo_audit)])
+        demo.hooks = _demo_hooks(demo_audit)
+        store = demo.store
         note = "demo data (no account configured yet)"
-    vm = InboxViewModel(store)
-    window = MainWindow(vm, title_note=note)
+
+    conf = config_dir()
+    conf.mkdir(parents=True, exist_ok=True)
+    qsettings = QtCore.QSettings(str(conf / "window.ini"), QtCore.QSettings.Format.IniFormat)
+    scratch = Path(tempfile.mkdtemp(prefix="commhub-attachments-"))
+    attachments = AttachmentManager()  # thumbnails; PDFs render in its worker process
+    inbox = InboxViewModel(store)
+    extra = _Panes(store, settings.data_dir, demo_audit)
+    reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch)
+    sidebar = SidebarViewModel(store, SavedSearches(conf / "saved-searches.json"))
+    window = MainWindow(
+        inbox,
+        reader=reader,
+        sidebar=sidebar,
+        settings=qsettings,
+        panes=[(name, icon_for(name.lower()), widget) for name, widget in extra.widgets],
+        compose_factory=_compose_factory(
+            store, **({"send": demo.send_context()} if demo else {}), trace=trace),
+        thumbnailer=attachments,
+        title_note=note,
+    )
+    window.setWindowIcon(icon)
+    if trace:
+        inbox.on_reset(lambda: print(
+            f"commhub: results {inbox.count} for {inbox.query_text!r}", flush=True))
+        reader.on_changed(lambda: print(
+            f"commhub: reading {reader.current_id} with {len(reader.attachments)} "
+            f"attachment(s) in {len(reader.messages)} message(s)", flush=True))
     window.show()
 
     async def amain() -> None:
         closed = asyncio.Event()
+        app.setQuitOnLastWindowClosed(False)  # closing ends amain, which cleans up first
+        window.closing.connect(closed.set)
         app.aboutToQuit.connect(closed.set)
-        await vm.search("")
-        if vm.rows:
+        inbox.start()
+        if demo is not None:
+            demo.start_background()  # "send later" rows of the demo outbox
+        await asyncio.gather(sidebar.refresh(), inbox.search("", immediate=True))
+        if inbox.count:
             window.table.selectRow(0)
+        background = [asyncio.ensure_future(load()) for load in extra.loaders]
+        await asyncio.sleep(0)
         print("commhub: window ready", flush=True)
         await closed.wait()
-        await vm.close()
+        await window.close_tasks()
+        await reader.close()
+        await inbox.close()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        for close in extra.closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        if demo is not None:
+            demo.stop_now()
 
     try:
         qasync.run(amain())
     finally:
+        attachments.close()
         store.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
