@@ -376,9 +376,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """A new search: what the reader shows belonged to the old results, so it goes
         (a refresh of the same search after new mail keeps it)."""
         query = self.vm.query_text
-        if self._shown_query is not None and query != self._shown_query:
-            if not self.table.currentIndex().isValid():
-                self.reader_vm.clear()
+        if (self._shown_query is not None and query != self._shown_query
+                and not self.table.currentIndex().isValid()):
+            self.reader_vm.clear()
         self._shown_query = query
 
     def _reader_changed(self) -> None:
