@@ -106,6 +106,28 @@ def _trace_compose(window: Any) -> None:
     changed()
 
 
+class _Accounts:
+    """Opens the accounts dialog over a CommManager of the real data dir (made on first
+    use, closed at exit): accounts added from the demo go to the real store."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.manager: Any = None
+
+    def open(self, parent: Any) -> Any:
+        from services import CommManager
+        from ui.views.accounts_dialog import open_accounts
+
+        if self.manager is None:
+            self.manager = CommManager(data_dir=self.data_dir)
+        return open_accounts(self.manager, parent)
+
+    def close(self) -> None:
+        if self.manager is not None:
+            self.manager.close()
+            self.manager = None
+
+
 def _compose_factory(store: Any, send: Any = None,
                      trace: bool = False) -> Callable[[str, Any], Any] | None:
     """Opens the compose window (``ui/views/compose_window.py``) for ``(mode, message)``,
@@ -182,6 +204,7 @@ def run_gui(settings: Settings) -> int:
     attachments = AttachmentManager()  # thumbnails; PDFs render in its worker process
     inbox = InboxViewModel(store)
     extra = _Panes(store, settings.data_dir, demo_audit)
+    accounts = _Accounts(settings.data_dir)
     reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch)
     sidebar = SidebarViewModel(store, SavedSearches(conf / "saved-searches.json"))
     window = MainWindow(
@@ -192,6 +215,7 @@ def run_gui(settings: Settings) -> int:
         panes=[(name, icon_for(name.lower()), widget) for name, widget in extra.widgets],
         compose_factory=_compose_factory(
             store, **({"send": demo.send_context()} if demo else {}), trace=trace),
+        accounts_factory=accounts.open,
         thumbnailer=attachments,
         title_note=note,
     )
@@ -235,6 +259,7 @@ def run_gui(settings: Settings) -> int:
     try:
         qasync.run(amain())
     finally:
+        accounts.close()
         attachments.close()
         store.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -304,3 +304,43 @@ def test_long_work_reports_progress_in_the_status_bar(harness: Harness) -> None:
     w.set_activity(None)
     assert not w.progress.isVisible() and w.statusBar().currentMessage() == ""
     assert w.status_label.text() == "6 message(s)"
+
+
+def test_accounts_button_opens_the_accounts_dialog(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from services import CommManager
+    from services.security.secrets import MemorySecrets
+    from ui.views.accounts_dialog import AccountsDialog, open_accounts
+
+    store = mail_store(tmp_path / "mail.sqlite3")
+    manager = CommManager(data_dir=tmp_path / "real", secrets=MemorySecrets())
+    opened: list[AccountsDialog] = []
+
+    def factory(parent: QtWidgets.QWidget) -> AccountsDialog:
+        dialog = open_accounts(manager, parent)  # owned by the window
+        opened.append(dialog)
+        return dialog
+
+    h = Harness(store, tmp_path, qloop, accounts_factory=factory)
+    h.start()
+    try:
+        assert h.window.accounts_button.isVisibleTo(h.window)
+        qtbot.mouseClick(h.window.accounts_button, Qt.MouseButton.LeftButton)
+        assert len(opened) == 1 and opened[0].isVisible()
+        assert opened[0].parent() is h.window
+        h.run(opened[0].vm.refresh())  # the loop also finishes the dialog's own first load
+        h.run(asyncio.sleep(0.05))
+        assert opened[0].vm.accounts == []  # a fresh data dir: no server account yet
+        opened[0].close()
+    finally:
+        h.close()
+        manager.close()
+        store.close()
+    # without a factory there is no button
+    plain = Harness(mail_store(tmp_path / "other.sqlite3"), tmp_path / "o", qloop)
+    try:
+        assert not plain.window.accounts_button.isVisibleTo(plain.window)
+    finally:
+        plain.close()
+        plain.store.close()

@@ -83,6 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings: QtCore.QSettings | None = None,
         panes: Sequence[Pane] = (),
         compose_factory: ComposeFactory | None = None,
+        accounts_factory: Callable[[QtWidgets.QWidget], object] | None = None,
         notifier: Notifier | None = None,
         thumbnailer: Thumbnailer | None = None,
         title_note: str = "",
@@ -93,6 +94,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sidebar_vm = sidebar
         self.settings = settings
         self.compose_factory = compose_factory
+        self.accounts_factory = accounts_factory
         self.thumbnailer = thumbnailer
         self.setWindowTitle("Commhub" + (f" — {title_note}" if title_note else ""))
         self.setAccessibleName("Commhub main window")
@@ -200,6 +202,13 @@ class MainWindow(QtWidgets.QMainWindow):
         top.addWidget(self.search_box, 1)
         top.addWidget(self.save_search_button)
         top.addWidget(self.group_button)
+        self.accounts_button = QtWidgets.QToolButton()
+        self.accounts_button.setText("Accounts…")
+        self.accounts_button.setAccessibleName("Accounts")
+        self.accounts_button.setToolTip("Add, edit and test mail accounts")
+        self.accounts_button.setVisible(self.accounts_factory is not None)
+        self.accounts_button.clicked.connect(self.open_accounts)
+        top.addWidget(self.accounts_button)
         self.search_box.addAction(
             icon("search"), QtWidgets.QLineEdit.ActionPosition.LeadingPosition
         )
@@ -317,6 +326,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if ids:
             self.reader_vm.clear()
             self._spawn(self.vm.delete(ids))
+
+    def open_accounts(self) -> object:
+        """The accounts dialog (add/edit IMAP/SMTP, Gmail, Microsoft 365; test them)."""
+        if self.accounts_factory is None:
+            return None
+        return self.accounts_factory(self)
 
     def open_compose(self, mode: str) -> Any:
         """Call the compose factory with ``(mode, message)``; ``message`` is the one being
