@@ -114,18 +114,42 @@ class _Accounts:
         self.data_dir = data_dir
         self.manager: Any = None
 
+    def manager_(self) -> Any:
+        if self.manager is None:
+            from services import CommManager
+
+            self.manager = CommManager(data_dir=self.data_dir)
+        return self.manager
+
     def open(self, parent: Any) -> Any:
-        from services import CommManager
         from ui.views.accounts_dialog import open_accounts
 
-        if self.manager is None:
-            self.manager = CommManager(data_dir=self.data_dir)
-        return open_accounts(self.manager, parent)
+        return open_accounts(self.manager_(), parent)
 
     def close(self) -> None:
         if self.manager is not None:
             self.manager.close()
             self.manager = None
+
+
+def _sync_view_model(manager: Any) -> Any:
+    """Keeps the configured server accounts in sync (status bar shows progress/errors)."""
+    from ui.viewmodels.sync import SyncViewModel
+
+    return SyncViewModel(
+        lambda: [a.name for a in manager.server_accounts()],
+        lambda name, progress: manager.account(name).sync(progress),
+    )
+
+
+def _show_sync(window: Any, sync: Any) -> None:
+    def changed() -> None:
+        s = sync.state
+        window.set_activity(sync.activity, s.done, s.total)
+        if sync.error_text:
+            window.statusBar().showMessage(f"⚠ sync: {sync.error_text}", 15000)
+
+    sync.on_changed(changed)
 
 
 def _compose_factory(store: Any, send: Any = None,
@@ -178,10 +202,12 @@ def run_gui(settings: Settings) -> int:
     note = ""
     store: Store | None = None
     demo: DemoWorkspace | None = None
+    accounts = _Accounts(settings.data_dir)
     if settings.db_path.exists():
-        store = Store.open(settings.db_path)
+        # through the manager: an encrypted store opens with its key from the keyring
+        store = accounts.manager_().store
         if not store.accounts():
-            store.close()
+            accounts.close()
             store = None
     demo_audit = None
     if store is None:
@@ -204,7 +230,7 @@ def run_gui(settings: Settings) -> int:
     attachments = AttachmentManager()  # thumbnails; PDFs render in its worker process
     inbox = InboxViewModel(store)
     extra = _Panes(store, settings.data_dir, demo_audit)
-    accounts = _Accounts(settings.data_dir)
+    sync = None if demo is not None else _sync_view_model(accounts.manager_())
     reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch)
     sidebar = SidebarViewModel(store, SavedSearches(conf / "saved-searches.json"))
     window = MainWindow(
@@ -239,10 +265,15 @@ def run_gui(settings: Settings) -> int:
         await asyncio.gather(sidebar.refresh(), inbox.search("", immediate=True))
         if inbox.count:
             window.table.selectRow(0)
+        if sync is not None:
+            _show_sync(window, sync)
+            sync.start()
         background = [asyncio.ensure_future(load()) for load in extra.loaders]
         await asyncio.sleep(0)
         print("commhub: window ready", flush=True)
         await closed.wait()
+        if sync is not None:
+            await sync.close()
         await window.close_tasks()
         await reader.close()
         await inbox.close()
@@ -259,9 +290,10 @@ def run_gui(settings: Settings) -> int:
     try:
         qasync.run(amain())
     finally:
-        accounts.close()
         attachments.close()
-        store.close()
+        if demo is not None:
+            store.close()
+        accounts.close()  # the real store belongs to the manager
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
