@@ -142,6 +142,15 @@ def _sync_view_model(manager: Any) -> Any:
     )
 
 
+def _mark_read(manager: Any) -> Callable[[int], None]:
+    from services.models import Flag
+
+    def mark(message_id: int) -> None:
+        manager.set_flags(message_id, add=[Flag.SEEN])
+
+    return mark
+
+
 def _show_sync(window: Any, sync: Any) -> None:
     def changed() -> None:
         s = sync.state
@@ -228,10 +237,13 @@ def run_gui(settings: Settings) -> int:
     qsettings = QtCore.QSettings(str(conf / "window.ini"), QtCore.QSettings.Format.IniFormat)
     scratch = Path(tempfile.mkdtemp(prefix="commhub-attachments-"))
     attachments = AttachmentManager()  # thumbnails; PDFs render in its worker process
-    inbox = InboxViewModel(store)
+    # with real accounts, deleting and reading reach the server through the manager
+    manager = accounts.manager_() if demo is None else None
+    inbox = InboxViewModel(store, deleter=manager.delete_messages if manager else None)
     extra = _Panes(store, settings.data_dir, demo_audit)
-    sync = None if demo is not None else _sync_view_model(accounts.manager_())
-    reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch)
+    sync = None if manager is None else _sync_view_model(manager)
+    reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch,
+                             mark_read=_mark_read(manager) if manager else None)
     sidebar = SidebarViewModel(store, SavedSearches(conf / "saved-searches.json"))
     window = MainWindow(
         inbox,

@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from services.errors import ConfigurationError
-from services.models import Account, Message
+from services.errors import ConfigurationError, NotFound
+from services.models import Account, ChannelKind, Flag, Message
 from services.providers import builtin_registry
 from services.query.builder import EmailQuery
 from services.registry import ProviderContext, ProviderRegistry
@@ -356,6 +356,41 @@ class CommManager:
                 family, stored.provider, self._context(), name, stored.config
             )
         return self._services[key]
+
+    def set_flags(self, message_id: int, add: Iterable[Flag] = (),
+                  remove: Iterable[Flag] = ()) -> None:
+        """Change a stored message's flags; a server account's message changes on the
+        server first (through its service), so the next sync agrees."""
+        message = self.store.get(message_id)
+        owner = self._server_owner(message)
+        if owner is None:
+            self.store.set_flags(message_id, add, remove)
+        else:
+            owner.set_flags(message, frozenset(add), frozenset(remove))
+
+    def delete_messages(self, ids: Iterable[int]) -> int:
+        """Delete stored messages, on their server too when they came from one; returns
+        how many were deleted (ids no longer stored are skipped)."""
+        done = 0
+        for message_id in ids:
+            try:
+                message = self.store.get(message_id)
+            except NotFound:
+                continue
+            owner = self._server_owner(message)
+            if owner is None:
+                done += self.store.delete([message_id])
+            else:
+                owner.delete(message)
+                done += 1
+        return done
+
+    def _server_owner(self, message: Message) -> Any:
+        if message.channel != ChannelKind.EMAIL or not message.remote_id:
+            return None
+        if message.account not in {a.name for a in self.server_accounts()}:
+            return None
+        return self.account(message.account)
 
     def server_accounts(self) -> list[Account]:
         """Accounts that sync with a server (not local Maildir/mbox or imports)."""

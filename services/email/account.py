@@ -19,6 +19,7 @@ from services.email.protocols import (
     SupportsDrafts,
     SupportsFlags,
     SupportsFolders,
+    SupportsMove,
     SupportsSearch,
     SupportsSync,
     SyncReport,
@@ -136,6 +137,25 @@ class EmailAccount:
             self.store.set_flags(message.id, add, remove)
         if self.hooks is not None:
             self.hooks.flags_changed(message, add, remove, user=self.identity.address)
+
+    def delete(self, message: Message) -> None:
+        """Delete on the server first (IMAP: \\Deleted and UID EXPUNGE; a provider that
+        can only move: into its trash folder), then from the store, so the next sync does
+        not bring it back."""
+        remover = getattr(self.service, "delete", None)
+        if callable(remover):
+            self._loop.run(remover(message))
+        else:
+            if isinstance(self.service, SupportsMove) and isinstance(self.service,
+                                                                     SupportsFolders):
+                folders = self._loop.run(self.service.list_folders())
+                trash = next((f.name for f in folders if f.role == "trash"), None)
+                if trash is not None and trash != message.folder:
+                    self._loop.run(self.service.move(message, trash))
+            if message.id is not None:
+                self.store.delete([message.id])
+        if self.hooks is not None:
+            self.hooks.deleted(message, user=self.identity.address)
 
     # -- sending ------------------------------------------------------------------
     def compose(self) -> Any:

@@ -107,8 +107,12 @@ class InboxViewModel:
         max_pages: int = 40,
         debounce: float = 0.25,
         group_window: int = 2000,
+        deleter: Callable[[Sequence[int]], int] | None = None,
     ) -> None:
         self._store = store
+        # deletes on the messages' servers too (blocking, run in a worker thread);
+        # None: from the local store only
+        self._deleter = deleter
         self.page_size = page_size
         self.max_pages = max_pages
         self.debounce = debounce
@@ -414,9 +418,10 @@ class InboxViewModel:
 
     # -- actions ---------------------------------------------------------------------------
     async def delete(self, ids: Sequence[int]) -> int:
-        """Remove messages from the local store (the list refreshes from the event)."""
+        """Delete messages (on their server too when a ``deleter`` was given; the list
+        refreshes from the store's event)."""
         try:
-            n = await asyncio.to_thread(self._store.delete, list(ids))
+            n = await asyncio.to_thread(self._deleter or self._store.delete, list(ids))
         except CommError as exc:
             self._set_error(str(exc))
             return 0

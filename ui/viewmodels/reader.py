@@ -239,8 +239,13 @@ class ReaderViewModel:
         *,
         scratch_dir: Path,
         fetch: Fetcher | None = fetch_url,
+        mark_read: Callable[[int], None] | None = None,
     ) -> None:
         self._store = store
+        # tells the message's server it was read (blocking; run in a worker thread after
+        # the local flag is set); None: local only
+        self._mark_read = mark_read
+        self._newly_read: set[int] = set()
         self.prefs = prefs
         self.scratch_dir = scratch_dir
         self._fetch = fetch
@@ -284,6 +289,9 @@ class ReaderViewModel:
         else:
             self.error = None
             self.messages = rendered
+            if message_id in self._newly_read:
+                self._newly_read.discard(message_id)
+                self._push_read(message_id)
         self.current_id = message_id
         self._emit()
 
@@ -297,7 +305,25 @@ class ReaderViewModel:
             if m.message.id == message_id and m.message.is_unread:
                 self._store.set_flags(message_id, add=[Flag.SEEN])
                 m.message.flags = m.message.flags | {Flag.SEEN}
+                self._newly_read.add(message_id)
         return out
+
+    def _push_read(self, message_id: int) -> None:
+        """Tell the server (a tracked task; the local flag is already set)."""
+        mark = self._mark_read
+        if mark is None:
+            return
+
+        async def push() -> None:
+            try:
+                await asyncio.to_thread(mark, message_id)
+            except CommError as exc:  # offline, refused: the local flag stays; say so
+                self.error = f"could not mark as read on the server: {exc}"
+                self._emit()
+
+        task: asyncio.Task[object] = asyncio.ensure_future(push())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def render(self, m: Message) -> RenderedMessage:
         """One message as safe HTML (runs in a worker thread: may fetch remote images)."""
