@@ -37,6 +37,7 @@ bench: deps $(STAMP)
 	$(PY) -m tests.perf.bench_audit
 	$(PY) -m tests.perf.bench_privacy
 	$(PY) -m tests.perf.bench_ui
+	$(PY) -m tests.perf.bench_contacts
 
 clean:
 	rm -rf $(VENV) build *.egg-info
