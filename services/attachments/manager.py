@@ -231,11 +231,13 @@ class AttachmentManager:
         box = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         if min(box) < 1 or max(box) > 4096:
             raise ValidationError(f"thumbnail size {box} must be within 1..4096")
-        data = self._content(attachment)
+        if attachment._sha256 is None:  # hashing needs the content; a known hash does not
+            self._content(attachment)
         key = f"thumb:{attachment.sha256}:{box[0]}x{box[1]}"
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        data = self._content(attachment)
         kind, mime = self._kind(data, attachment.sha256)
         if kind == "image" and "svg" not in mime:
             png = thumbnail(data, box, self.limits.max_pixels)  # raises with a status

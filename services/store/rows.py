@@ -64,14 +64,17 @@ def rows_to_messages(
             tuple(chunk),
         ):
             parties.setdefault(mid, {}).setdefault(role, []).append(Address(addr, name))
-        for mid, part, fname, ctype, size, cid, inline in conn.execute(
-            f"SELECT message_id, part_id, filename, content_type, size, content_id, inline "
-            f"FROM attachments WHERE message_id IN ({marks}) ORDER BY message_id, position",
+        for mid, part, fname, ctype, size, cid, inline, sha in conn.execute(
+            f"SELECT message_id, part_id, filename, content_type, size, content_id, inline, "
+            f"sha256 FROM attachments WHERE message_id IN ({marks}) "
+            f"ORDER BY message_id, position",
             tuple(chunk),
         ):
             attachments.setdefault(mid, []).append(Attachment(
                 filename=fname, content_type=ctype, size=size, part_id=part,
                 content_id=cid, inline=bool(inline), loader=loader(mid, part),
+                # known once analysed: caches keyed by content hash need no read
+                _sha256=sha if isinstance(sha, str) and len(sha) == 64 else None,
             ))
     out: list[Message] = []
     for r in rows:

@@ -474,8 +474,10 @@ class Store:
         raw = self.raw(message_id)
         full = parse_message(raw, account=summary.account, folder=summary.folder,
                              remote_id=summary.remote_id)
+        hashes = {a.part_id: a._sha256 for a in summary.attachments}
         for att in full.attachments:
             att.loader = self._loader(message_id, att.part_id)
+            att._sha256 = hashes.get(att.part_id)  # set once the attachment was analysed
         return full.with_changes(
             id=summary.id, channel=summary.channel, flags=summary.flags,
             thread_id=summary.thread_id, raw_key=summary.raw_key,

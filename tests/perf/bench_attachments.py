@@ -140,6 +140,15 @@ def main() -> int:
                            lambda a: manager.thumbnail_png(a, BOX), list(atts))
             timed("thumbnail_png, cached, fresh objects (re-hash)",
                   lambda p: manager.thumbnail_png(loader(p), BOX), list(paths))
+            hashes = {p: a.sha256 for p, a in zip(paths, atts, strict=True)}
+
+            def from_store(p: Path) -> Attachment:  # as the store hands them out once analysed
+                a = loader(p)
+                a._sha256 = hashes[p]
+                return a
+
+            timed("thumbnail_png, cached, fresh objects, hash known (store)",
+                  lambda p: manager.thumbnail_png(from_store(p), BOX), list(paths))
             speed, cache_speed = base / first, first / cached
             print(f"  first pass vs baseline: {speed:6.1f}x  (target >= 4x)")
             print(f"  cached vs first pass:   {cache_speed:6.1f}x  (target >= 50x)")
