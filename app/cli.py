@@ -36,13 +36,16 @@ from app.cli_key import cmd_key
 from app.cli_privacy import add_parsers as add_privacy_parsers
 from app.cli_privacy import cmd_gdpr, cmd_hold, cmd_retention
 from app.formatting import account_to_dict, message_line, message_text, message_to_dict
+from app.logs import report_crash, setup_logging
 from app.settings import Settings
 from services.errors import CommError, QuerySyntaxError
 from services.manager import CommManager
 from services.query.builder import EmailQuery
+from services.security.redact import redact
 from services.threads.jwz import ThreadNode, thread_messages
 
 EXIT_USAGE = 2
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error (details in the log)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,6 +254,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     stdout = out or sys.stdout
     settings = Settings.load(args.data_dir)
+    setup_logging(settings.data_dir)
     if args.command in (None, "gui"):
         from app.gui import run_gui
 
@@ -262,10 +266,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write(f"commhub: bad query: {exc}\n")
         return EXIT_USAGE
     except CommError as exc:
-        sys.stderr.write(f"commhub: {exc}\n")
+        sys.stderr.write(f"commhub: {redact(str(exc))}\n")
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: the traceback goes to the log, redacted
+        sys.stderr.write(report_crash(exc, settings.data_dir) + "\n")
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -198,6 +198,13 @@ def run_gui(settings: Settings) -> int:
     from ui.widgets.icons import icon as icon_for
     from ui.widgets.theme import apply_theme, follow_system
 
+    def crash(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        # an exception escaping a slot or a callback: logged (redacted), the app goes on
+        from app.logs import report_crash
+
+        sys.stderr.write(report_crash(exc, settings.data_dir, tb) + "\n")
+
+    sys.excepthook = crash
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     assert isinstance(app, QtWidgets.QApplication)
     app.setApplicationName("Commhub")
