@@ -63,6 +63,7 @@ os.environ["PYTHON_KEYRING_BACKEND"] = FAIL_KEYRING
 
 pytest.register_assert_rewrite("tests.support")
 pytest_plugins = [
+    "tests.support.keyrings",
     "tests.support.tls",
     "tests.support.servers.dovecot",
     "tests.support.servers.smtp",

@@ -15,45 +15,24 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backend
 import pytest
 
 from app.cli import main
 from services.manager import CommManager
 from services.security.secrets import KeyringSecrets
+from tests.support.keyrings import DictKeyring
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-class DictKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.data.pop((service, username), None)
-
-
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(DictKeyring())
+def data_dir(tmp_path: Path, memory_keyring: DictKeyring) -> Iterator[Path]:
     with CommManager(data_dir=tmp_path, audit_logging=True, secrets=KeyringSecrets()) as comm:
         for i in range(12):
             comm.audit_log.record(("sent", "read", "deleted")[i % 3],
                                   user="admin@company.com" if i % 2 else "me@example.org",
                                   channel="email" if i % 4 else "sms", object_id=f"m{i}")
     yield tmp_path
-    keyring.set_keyring(previous)
 
 
 def run(data_dir: Path, *argv: str) -> tuple[int, str]:

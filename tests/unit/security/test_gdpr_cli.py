@@ -10,39 +10,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import keyring
-import keyring.backend
 import pytest
 
 from app.cli import main
 from services.manager import CommManager
 from services.security.secrets import KeyringSecrets
+from tests.support.keyrings import DictKeyring
 from tests.unit.store.helpers import make_raw
 
 WHO = "mallory.vantablack@subject.example"
 
 
-class _DictKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.data.pop((service, username), None)
-
-
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(_DictKeyring())
+def data_dir(tmp_path: Path, memory_keyring: DictKeyring) -> Iterator[Path]:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     old = datetime(2020, 1, 10, tzinfo=UTC)
@@ -56,7 +36,6 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     with CommManager(data_dir=data, secrets=KeyringSecrets()) as comm:
         assert comm.import_path(inbox).added == 4
     yield data
-    keyring.set_keyring(previous)
 
 
 def run(data_dir: Path, *argv: str) -> tuple[int, str]:

@@ -4,13 +4,10 @@ a real S/MIME message, an audited local copy, and its removal after ``expiry_hou
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from services import CommManager
 from services.errors import NotFound
@@ -18,35 +15,8 @@ from services.security import smime
 from services.security.secrets import MemorySecrets
 from services.security.smime import CertificateNotFound, Identity
 from services.store.cipher import file_state
+from tests.support.keyrings import DictKeyring
 from tests.unit.security.pki_helpers import Person, SmimePKI
-
-
-class _MemoryKeyring(KeyringBackend):
-    """Stands in for the OS keyring (Secret Service), which CI has no session bus for."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[_MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = _MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -55,7 +25,7 @@ def people(tmp_path: Path) -> tuple[SmimePKI, Person, Person]:
     return pki, pki.person("admin@company.com"), pki.person("confidential@company.com")
 
 
-def test_spec_snippet_as_written(memory_keyring: _MemoryKeyring,
+def test_spec_snippet_as_written(memory_keyring: DictKeyring,
                                  people: tuple[SmimePKI, Person, Person]) -> None:
     from services.manager import CommManager
 
