@@ -31,6 +31,8 @@ from app.cli_accounts import add_parsers as add_account_parsers
 from app.cli_accounts import cmd_account, cmd_send, cmd_sync
 from app.cli_audit import add_parsers as add_audit_parsers
 from app.cli_audit import cmd_audit
+from app.cli_config import add_parsers as add_config_parsers
+from app.cli_config import cmd_config
 from app.cli_key import add_parsers as add_key_parsers
 from app.cli_key import cmd_key
 from app.cli_privacy import add_parsers as add_privacy_parsers
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_account_parsers(sub)
     add_audit_parsers(sub)
     add_key_parsers(sub)
+    add_config_parsers(sub)
     add_privacy_parsers(sub)
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser
@@ -253,14 +256,20 @@ _COMMANDS: dict[str, Callable[[CommManager, argparse.Namespace, TextIO], int]] =
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     stdout = out or sys.stdout
-    settings = Settings.load(args.data_dir)
+    try:
+        settings = Settings.load(args.data_dir)
+    except CommError as exc:
+        sys.stderr.write(f"commhub: {exc}\n")
+        return EXIT_USAGE
     setup_logging(settings.data_dir)
     if args.command in (None, "gui"):
         from app.gui import run_gui
 
         return run_gui(settings)
     try:
-        with CommManager(data_dir=settings.data_dir) as comm:
+        if args.command == "config":
+            return cmd_config(settings, args, stdout)
+        with CommManager(data_dir=settings.data_dir, **settings.security) as comm:
             return _COMMANDS[args.command](comm, args, stdout)
     except QuerySyntaxError as exc:
         sys.stderr.write(f"commhub: bad query: {exc}\n")

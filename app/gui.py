@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
+from services.errors import CommError
 
 _log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def config_dir() -> Path:
 class _Panes:
     """The Contacts and Audit panes (built by their own modules) and what they hold open."""
 
-    def __init__(self, store: Any, data_dir: Path, audit_log: Any = None) -> None:
+    def __init__(self, store: Any, data_dir: Path, audit_log: Any = None, *,
+                 owns_log: bool = True) -> None:
         self.widgets: list[tuple[str, Any]] = []
         self.loaders: list[Callable[[], Any]] = []
         self.closers: list[Callable[[], Any]] = []
@@ -70,7 +72,8 @@ class _Panes:
         self.widgets.append(("Audit", pane))
         self.loaders.append(audit.load)
         self.closers.append(pane.close_tasks)
-        self.closers.append(log.close)
+        if owns_log or audit_log is None:
+            self.closers.append(log.close)
 
 
 def _demo_audit_log(path: Path) -> Any:
@@ -107,18 +110,20 @@ def _trace_compose(window: Any) -> None:
 
 
 class _Accounts:
-    """Opens the accounts dialog over a CommManager of the real data dir (made on first
-    use, closed at exit): accounts added from the demo go to the real store."""
+    """The CommManager of the real data dir (made on first use with the security options
+    of settings.json, closed at exit); the accounts dialog works on it, so accounts added
+    from the demo go to the real store."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.manager: Any = None
 
     def manager_(self) -> Any:
         if self.manager is None:
             from services import CommManager
 
-            self.manager = CommManager(data_dir=self.data_dir)
+            self.manager = CommManager(data_dir=self.settings.data_dir,
+                                       **self.settings.security)
         return self.manager
 
     def open(self, parent: Any) -> Any:
@@ -140,6 +145,23 @@ def _sync_view_model(manager: Any) -> Any:
         lambda: [a.name for a in manager.server_accounts()],
         lambda name, progress: manager.account(name).sync(progress),
     )
+
+
+def _retention_configured(settings: Settings) -> bool:
+    return bool(settings.security.get("compliance_mode")
+                or settings.security.get("data_retention_days"))
+
+
+async def _purge(manager: Any, window: Any) -> None:
+    """The retention job once at start (legal holds respected); the result in the bar."""
+    try:
+        report = await asyncio.to_thread(manager.purge)
+    except CommError as exc:
+        window.statusBar().showMessage(f"⚠ retention: {exc}", 15000)
+        return
+    if report.total:
+        window.statusBar().showMessage(
+            f"Retention: {report.total:,} message(s) past their period removed", 15000)
 
 
 def _mark_read(manager: Any) -> Callable[[int], None]:
@@ -218,10 +240,15 @@ def run_gui(settings: Settings) -> int:
     note = ""
     store: Store | None = None
     demo: DemoWorkspace | None = None
-    accounts = _Accounts(settings.data_dir)
+    accounts = _Accounts(settings)
     if settings.db_path.exists():
         # through the manager: an encrypted store opens with its key from the keyring
-        store = accounts.manager_().store
+        try:
+            store = accounts.manager_().store
+        except CommError as exc:  # the user's environment (keyring, key): one line, exit 2
+            sys.stderr.write(f"commhub: cannot open {settings.db_path}: {exc}\n")
+            accounts.close()
+            return 2
         if not store.accounts():
             accounts.close()
             store = None
@@ -247,7 +274,13 @@ def run_gui(settings: Settings) -> int:
     # with real accounts, deleting and reading reach the server through the manager
     manager = accounts.manager_() if demo is None else None
     inbox = InboxViewModel(store, deleter=manager.delete_messages if manager else None)
-    extra = _Panes(store, settings.data_dir, demo_audit)
+    audit_log, owns_log = demo_audit, True
+    if manager is not None and manager.auditing:  # audit_logging / compliance_mode set
+        try:
+            audit_log, owns_log = manager.audit_log, False  # the manager closes it
+        except CommError as exc:  # no keyring for its key: the pane says nothing more
+            _log.warning("audit log not available: %s", exc)
+    extra = _Panes(store, settings.data_dir, audit_log, owns_log=owns_log)
     sync = None if manager is None else _sync_view_model(manager)
     reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch,
                              mark_read=_mark_read(manager) if manager else None)
@@ -273,6 +306,8 @@ def run_gui(settings: Settings) -> int:
             f"attachment(s) in {len(reader.messages)} message(s)", flush=True))
     window.show()
 
+    background_jobs: list[asyncio.Future[Any]] = []
+
     async def amain() -> None:
         closed = asyncio.Event()
         app.setQuitOnLastWindowClosed(False)  # closing ends amain, which cleans up first
@@ -287,7 +322,10 @@ def run_gui(settings: Settings) -> int:
         if sync is not None:
             _show_sync(window, sync)
             sync.start()
+        if manager is not None and _retention_configured(settings):
+            background_jobs.append(asyncio.ensure_future(_purge(manager, window)))
         background = [asyncio.ensure_future(load()) for load in extra.loaders]
+        background += background_jobs
         await asyncio.sleep(0)
         print("commhub: window ready", flush=True)
         await closed.wait()

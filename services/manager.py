@@ -244,7 +244,14 @@ class CommManager:
             if self._audit is None:
                 from services.security.audit import AuditLog
 
-                self._audit = AuditLog.open(self.data_dir / "audit.sqlite3", self.secrets)
+                log = AuditLog.open(self.data_dir / "audit.sqlite3", self.secrets)
+                if self.auditing:  # recording is on: no key must fail now, not silently later
+                    try:
+                        log.ensure_key()
+                    except BaseException:
+                        log.close()
+                        raise
+                self._audit = log
             return self._audit
 
     @property

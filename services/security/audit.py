@@ -231,6 +231,12 @@ class AuditLog:
                 raise StoreError(f"audit log: cannot {what}: {exc}") from exc
 
     # -- the key ------------------------------------------------------------------
+    def ensure_key(self) -> None:
+        """Fetch (or create) the HMAC key now, so a keyring that cannot give one fails at
+        start with its error instead of at the first event to record."""
+        with self._lock:
+            self._load_key(create=True)
+
     def _load_key(self, *, create: bool) -> bytes | None:
         if self._key is None:
             text = self._secrets.get(KEY_ACCOUNT, KEY_NAME)
