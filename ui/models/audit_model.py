@@ -8,52 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from ui.models.rows import RowsTableModel
 from ui.qt import Qt, QtCore, QtGui
 from ui.viewmodels.audit import AuditRow, AuditViewModel
 
 __all__ = ["AuditTableModel"]
 
-_Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
-_ROOT = QtCore.QModelIndex()
 _SUSPECT = QtGui.QColor(255, 205, 205)
 
 
-class AuditTableModel(QtCore.QAbstractTableModel):
+class AuditTableModel(RowsTableModel[AuditRow]):
     COLUMNS = ("#", "Time", "Event", "User", "Channel", "Object", "Details")
 
     def __init__(self, vm: AuditViewModel, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self._vm = vm
-        self._rows: list[AuditRow] = list(vm.rows)
-        vm.on_changed(self._reload)
+        super().__init__(lambda: vm.rows, vm.on_changed, parent)
 
-    def _reload(self) -> None:
-        self.beginResetModel()
-        self._rows = list(self._vm.rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def row_at(self, row: int) -> AuditRow:
-        return self._rows[row]
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: AuditRow, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             values = (str(row.seq), row.time, row.event, row.user, row.channel,
                       row.object_id, row.details)

@@ -9,50 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from services.contacts import ContactEntry, TimelineItem
+from ui.models.rows import RowsTableModel
 from ui.qt import Qt, QtCore, QtGui
 from ui.viewmodels.contacts import ContactsViewModel
 
 __all__ = ["CHANNEL_MARK", "ContactsTableModel", "KeyRole", "TimelineModel"]
 
-_Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
-_ROOT = QtCore.QModelIndex()
 KeyRole = Qt.ItemDataRole.UserRole + 1
 CHANNEL_MARK = {"email": "✉", "sms": "☎", "chat": "#", "socket": "⇄"}
 _KIND_LABEL = {"email": "✉", "phone": "☎", "chat": "#", "socket": "⇄"}
 
 
-class ContactsTableModel(QtCore.QAbstractTableModel):
+class ContactsTableModel(RowsTableModel[ContactEntry]):
     COLUMNS = ("Name", "Reachable at", "Messages")
 
     def __init__(self, vm: ContactsViewModel, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self._vm = vm
-        self._rows: list[ContactEntry] = list(vm.rows)
-        vm.on_rows_changed(self._reload)
+        super().__init__(lambda: vm.rows, vm.on_rows_changed, parent)
 
-    def _reload(self) -> None:
-        self.beginResetModel()
-        self._rows = list(self._vm.rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        entry = self._rows[index.row()]
-        col = index.column()
+    def cell(self, entry: ContactEntry, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return entry.display_name
@@ -73,43 +47,18 @@ class ContactsTableModel(QtCore.QAbstractTableModel):
         return None
 
     def entry(self, row: int) -> ContactEntry:
-        return self._rows[row]
+        return self.row_at(row)
 
 
-class TimelineModel(QtCore.QAbstractTableModel):
+class TimelineModel(RowsTableModel[TimelineItem]):
     """The selected contact's messages on every channel, newest first."""
 
     COLUMNS = ("", "Date", "", "Subject / text", "Account")
 
     def __init__(self, vm: ContactsViewModel, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self._vm = vm
-        self._items: list[TimelineItem] = list(vm.timeline)
-        vm.on_detail_changed(self._reload)
+        super().__init__(lambda: vm.timeline, vm.on_detail_changed, parent)
 
-    def _reload(self) -> None:
-        self.beginResetModel()
-        self._items = list(self._vm.timeline)
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
-            return None
-        item = self._items[index.row()]
-        col = index.column()
+    def cell(self, item: TimelineItem, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return CHANNEL_MARK.get(str(item.channel), "")
@@ -133,4 +82,4 @@ class TimelineModel(QtCore.QAbstractTableModel):
         return None
 
     def item(self, row: int) -> TimelineItem:
-        return self._items[row]
+        return self.row_at(row)

@@ -104,6 +104,7 @@ class ReaderView(QtWidgets.QWidget):
         layout.addWidget(self.strip)  # under the newest message, which is shown last
         self._tasks: set[asyncio.Future[Any]] = set()
         self._generation = 0
+        self._strip_shows: tuple[object, ...] | None = None  # (message id, its attachments)
         self.previews: list[QtWidgets.QDialog] = []
         vm.on_changed(self._show)
 
@@ -128,7 +129,6 @@ class ReaderView(QtWidgets.QWidget):
     # -- showing -------------------------------------------------------------------------
     def _show(self) -> None:
         vm = self.vm
-        self._generation += 1
         self.browser.set_resources(vm.resources)
         if vm.error:
             self.browser.setPlainText(vm.error)
@@ -151,6 +151,11 @@ class ReaderView(QtWidgets.QWidget):
             self.link_banner.label.setText("\n".join(lines))
         self.link_banner.setVisible(bool(warnings))
         attachments = vm.attachments
+        shown = (vm.current_id, tuple((a.part_id, a.filename, a.size) for a in attachments))
+        if shown == self._strip_shows:
+            return  # the same message again (a flag changed): keep its thumbnails
+        self._strip_shows = shown
+        self._generation += 1  # thumbnails still coming for the previous strip are dropped
         self.strip.set_attachments(attachments)
         if attachments:
             self._spawn(self._thumbnails(self._generation, attachments))
