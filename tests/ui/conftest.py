@@ -9,6 +9,7 @@ platform plugin saying it has no window manager, not our code).
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,11 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     yield loop
     asyncio.set_event_loop(None)
     loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_widgets_here() -> Iterator[None]:
+    """Widgets in reference cycles (slots capturing self) are collected on this thread after
+    pytest-qt closed them, not later by a GC pass on a worker thread (a Qt warning)."""
+    yield
+    gc.collect()

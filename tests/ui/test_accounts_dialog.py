@@ -4,7 +4,6 @@ servers, save it, and switch to the Gmail page; screenshot of the tested account
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,6 @@ from ui.viewmodels.accounts import AccountsViewModel
 from ui.views.accounts_dialog import AccountsDialog
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _collect_widgets_here() -> Iterator[None]:
-    """Widgets in reference cycles (slots capturing self) are collected on this thread after
-    pytest-qt closed them, not later by a GC pass on a worker thread (a Qt warning)."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,6 @@ from ui.views.compose_window import ComposeWindow, SendContext, open_compose
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
-@pytest.fixture(autouse=True)
-def _collect_widgets_here() -> Iterator[None]:
-    """Widgets in reference cycles (slots capturing self) are collected on this thread after
-    pytest-qt closed them, not later by a GC pass on a worker thread (a Qt warning)."""
-    yield
-    gc.collect()
 POPUP_NOISE = r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)"
 
 

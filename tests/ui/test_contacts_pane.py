@@ -4,8 +4,6 @@ duplicates merge, and a screenshot of a contact with its timeline."""
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +18,6 @@ from ui.viewmodels.contacts import ContactsViewModel
 from ui.views.contacts_pane import ContactsPane
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _collect_widgets_here() -> Iterator[None]:
-    """Widgets in reference cycles (slots capturing self) are collected on this thread after
-    pytest-qt closed them, not later by a GC pass on a worker thread (a Qt warning)."""
-    yield
-    gc.collect()
 
 
 def test_pane_search_select_merge_and_screenshot(
