@@ -96,14 +96,17 @@ def _demo_hooks(audit_log: Any) -> Any:
 
 
 def _trace_compose(window: Any) -> None:
-    """COMMHUB_TRACE: one line per state the compose window goes through (tests wait)."""
-    last = [""]
+    """COMMHUB_TRACE: a line each time the compose window's state or attachments change
+    (tests wait for them)."""
+    last: list[object] = [None]
 
     def changed() -> None:
-        state = window.vm.state
-        if state != last[0]:
-            last[0] = state
-            print(f"commhub: compose {state} {window.vm.status!r}", flush=True)
+        vm = window.vm
+        now = (vm.state, len(vm.attachments))
+        if now != last[0]:
+            last[0] = now
+            print(f"commhub: compose {vm.state} attachments={len(vm.attachments)} "
+                  f"{vm.status!r}", flush=True)
 
     window.vm.on_changed(changed)
     changed()

@@ -261,3 +261,75 @@ def test_compose_attach_send_then_contacts_and_audit_panes(app: App, tmp_path: P
     app.xdo("key", "--window", window, "ctrl+q", check=False)
     code = app.proc.wait(20)
     assert code == 0, (tmp_path / "stderr.txt").read_text()[-3000:]
+
+
+class Peer:
+    """A stand-in file manager window (tests/e2e/dnd_peer.py) on the same display."""
+
+    def __init__(self, app: App, kind: str, path: Path, x: int, y: int) -> None:
+        env = {**os.environ, "DISPLAY": app.display, "QT_QPA_PLATFORM": "xcb",
+               "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.dnd_peer", kind, str(path), str(x), str(y)],
+            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.out = App(self.proc, app.display)  # reuse the line reader
+        self.out.wait_for("peer ready", timeout=30)
+        self.x, self.y = x, y
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _drag(app: App, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """A real pointer drag (XTEST): press, move past the drag distance in steps, release."""
+    app.xdo("mousemove", str(start[0]), str(start[1]))
+    app.xdo("mousedown", "1")
+    x, y = start
+    for step in range(1, 13):
+        app.xdo("mousemove", str(x + (end[0] - x) * step // 12), str(y + (end[1] - y) * step // 12))
+        time.sleep(0.05)
+    time.sleep(0.3)
+    app.xdo("mouseup", "1")
+
+
+def test_drag_an_attachment_out_and_a_file_into_compose(app: App, tmp_path: Path) -> None:
+    window = app.xdo("search", "--sync", "--onlyvisible", "--name", "Commhub").split()[0]
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    incoming = tmp_path / "from-the-file-manager.txt"
+    incoming.write_text("dragged in from another application\n", encoding="utf-8")
+    target = Peer(app, "target", dropped, 1000, 560)
+    source = Peer(app, "source", incoming, 1000, 380)
+    try:
+        # a message with photos: its attachment strip shows thumbnails
+        app.xdo("mousemove", "--window", window, "420", "66", "click", "1")
+        app.wait_for("commhub: reading")
+        app.xdo("key", "--window", window, "slash")
+        app.xdo("type", "--window", window, "--delay", "20", "filename:jpg")
+        app.xdo("key", "--window", window, "Return")
+        line = app.wait_for("commhub: results")
+        while "'filename:jpg'" not in line:
+            line = app.wait_for("commhub: results")
+        app.xdo("key", "--window", window, "Down")
+        reading = app.wait_for("commhub: reading")
+        assert " 0 attachment(s)" not in reading
+        time.sleep(1.5)  # thumbnails and the files behind them are made in a worker
+
+        # drag the first thumbnail out onto the "file manager": a real file arrives there
+        _drag(app, (881, 670), (target.x + 150, target.y + 80))
+        got = target.out.wait_for("dropped ", timeout=15).removeprefix("dropped ")
+        with Image.open(dropped / got) as img:  # the real bytes: a JPEG that decodes
+            assert img.format == "JPEG" and img.size[0] > 0
+
+        # and a file from the "file manager" dropped on the compose window attaches it
+        app.xdo("mousemove", "--window", window, "420", "66", "click", "1")  # the list
+        app.xdo("key", "--window", window, "c")
+        app.wait_for("commhub: compose editing attachments=0")
+        _drag(app, (source.x + 150, source.y + 80), (380, 380))
+        app.wait_for("commhub: compose editing attachments=1", timeout=15)
+        time.sleep(0.5)
+        assert colours(app.shot("drag-in")) > 50
+    finally:
+        target.stop()
+        source.stop()
