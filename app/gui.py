@@ -301,6 +301,10 @@ def run_gui(settings: Settings) -> int:
         title_note=note,
     )
     window.setWindowIcon(icon)
+    for _name, widget in extra.widgets:  # a contact's timeline opens messages in Mail
+        opener = getattr(widget, "open_message", None)
+        if opener is not None:
+            opener.connect(window.show_message)
     if trace:
         inbox.on_reset(lambda: print(
             f"commhub: results {inbox.count} for {inbox.query_text!r}", flush=True))

@@ -344,3 +344,14 @@ def test_accounts_button_opens_the_accounts_dialog(
     finally:
         plain.close()
         plain.store.close()
+
+
+def test_show_message_switches_to_mail_and_reads_it(harness: Harness) -> None:
+    w = harness.window
+    w.nav.setCurrentRow(1)
+    target = harness.inbox.row(2)
+    assert target is not None
+    w.show_message(target.id)
+    assert w.stack.currentWidget() is w.mail_pane
+    harness.until(lambda: harness.reader.current_id == target.id)
+    assert harness.reader.messages

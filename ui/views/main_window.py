@@ -327,6 +327,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.reader_vm.clear()
             self._spawn(self.vm.delete(ids))
 
+    def show_message(self, message_id: int) -> None:
+        """Switch to Mail and read ``message_id`` (e.g. from a contact's timeline)."""
+        self.nav.setCurrentRow(0)
+        self.reader_vm.open(message_id)
+
     def open_accounts(self) -> object:
         """The accounts dialog (add/edit IMAP/SMTP, Gmail, Microsoft 365; test them)."""
         if self.accounts_factory is None:
