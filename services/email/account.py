@@ -24,7 +24,7 @@ from services.email.protocols import (
     SupportsSync,
     SyncReport,
 )
-from services.errors import UnsupportedOperation
+from services.errors import AuthenticationError, UnsupportedOperation
 from services.models import Account, Address, Flag, Message, SendResult
 from services.query.ast import Term, TextField, and_
 from services.query.builder import EmailQuery
@@ -63,6 +63,7 @@ class EmailAccount:
         self.identity = identity
         self._refresh = refresh
         self.hooks = hooks  # DLP before sending, audit records (services/security/hooks.py)
+        self._signed_in = False
         if hooks is not None and deliver is not None:
             self._deliver = hooks.guard_deliver(deliver, account=account.name)
 
@@ -80,8 +81,20 @@ class EmailAccount:
             raise UnsupportedOperation(
                 f"{self.provider} accounts cannot sync", provider=self.provider
             )
-        report: SyncReport = self._loop.run(self.service.sync(progress=progress))
+        try:
+            report: SyncReport = self._loop.run(self.service.sync(progress=progress))
+        except AuthenticationError as exc:
+            self._audit_sign_in("sign-in-failed", {"reason": str(exc)[:200]})
+            raise
+        if not self._signed_in:  # the session's first authenticated server round
+            self._signed_in = True
+            self._audit_sign_in("sign-in", {"provider": self.provider})
         return report
+
+    def _audit_sign_in(self, event: str, details: dict[str, str]) -> None:
+        if self.hooks is not None:
+            self.hooks.record(event, channel="email", object_id=self.name,
+                              user=self.identity.address, details=details)
 
     def folders(self) -> list[FolderInfo]:
         if not isinstance(self.service, SupportsFolders):

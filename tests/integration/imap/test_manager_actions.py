@@ -84,3 +84,30 @@ async def test_view_models_read_and_delete_through_the_manager(
     assert await inbox.delete([ids["action 0"]]) == 1
     assert "action 0" not in _server_state(clean_mailbox)
     await inbox.close()
+
+
+def test_sign_in_and_failed_sign_in_are_audited(
+    clean_mailbox: DovecotServer, tmp_path: Path
+) -> None:
+    from services.errors import AuthenticationError
+
+    imap = {"host": "127.0.0.1", "port": clean_mailbox.imap_port, "security": "starttls",
+            "username": "alice", "ca_file": str(clean_mailbox.ca_pem)}
+    with CommManager(data_dir=tmp_path / "data", secrets=MemorySecrets(),
+                     audit_logging=True) as manager:
+        manager.add_account("good", "imap", {"address": "alice@example.test", "imap": imap},
+                            secrets={"password": clean_mailbox.users["alice"]})
+        manager.add_account("bad", "imap", {  # another source address: Dovecot's
+            "address": "alice@example.test",   # bad-login penalty stays off 127.0.0.1
+            "imap": {**imap, "source_address": "127.0.0.2"}},
+            secrets={"password": "wrong password"})
+        manager.account("good").sync()
+        manager.account("good").sync()  # one sign-in per session, not one per sync
+        with pytest.raises(AuthenticationError):
+            manager.account("bad").sync()
+        events = [(e.event, e.object_id) for e in manager.audit_log.entries()
+                  if e.event.startswith("sign-in")]
+        assert events == [("sign-in", "good"), ("sign-in-failed", "bad")]
+        failed = next(e for e in manager.audit_log.entries() if e.event == "sign-in-failed")
+        assert "wrong password" not in str(failed.details)  # the secret never lands there
+        assert manager.audit_log.verify().ok
