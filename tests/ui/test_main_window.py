@@ -243,14 +243,28 @@ def test_panes_switch_and_every_control_has_a_name(harness: Harness) -> None:
 
 
 def test_themes_follow_palette(harness: Harness, qapp: Any) -> None:
-    assert apply_theme(qapp, dark=True) == "dark"
-    assert "#4a3f10" in qapp.styleSheet()
-    assert apply_theme(qapp, dark=False) == "light"
-    assert "#fff4ce" in qapp.styleSheet()
-    qapp.setStyleSheet("")
-    dark = QtGui.QPalette(QtGui.QColor("#202020"))
     from ui.widgets.theme import is_dark
 
+    style, palette = qapp.style().name(), qapp.palette()
+    assert apply_theme(qapp, dark=True) == "dark"
+    assert "#4a3f10" in qapp.styleSheet()
+    assert is_dark(qapp.palette())  # a dark palette even where the platform gives none
+    row = next(i for i in range(6) if harness.inbox.row(i).attachments == 2)  # type: ignore[union-attr]
+    harness.window.table.selectRow(row)
+    harness.until(lambda: len(harness.reader.messages) == 3)
+    harness.run(harness.window.reader.wait_idle())
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = harness.window.grab()
+    assert shot.save(str(SHOTS / "main-window-dark.png"))
+    corner = shot.toImage().pixelColor(shot.width() - 5, shot.height() - 5)
+    assert corner.lightness() < 128, corner.name()
+    assert apply_theme(qapp, dark=False) == "light"
+    assert "#fff4ce" in qapp.styleSheet()
+    assert not is_dark(qapp.palette())
+    qapp.setStyleSheet("")
+    qapp.setStyle(style)  # the other tests see the app as it was
+    qapp.setPalette(palette)
+    dark = QtGui.QPalette(QtGui.QColor("#202020"))
     assert is_dark(dark) and not is_dark(QtGui.QPalette(QtGui.QColor("#f0f0f0")))
 
 
