@@ -37,8 +37,7 @@ def config_dir() -> Path:
 class _Panes:
     """The Contacts and Audit panes (built by their own modules) and what they hold open."""
 
-    def __init__(self, store: Any, data_dir: Path, audit_log: Any = None, *,
-                 owns_log: bool = True) -> None:
+    def __init__(self, store: Any, data_dir: Path, audit_log: Any = None) -> None:
         self.widgets: list[tuple[str, Any]] = []
         self.loaders: list[Callable[[], Any]] = []
         self.closers: list[Callable[[], Any]] = []
@@ -72,27 +71,8 @@ class _Panes:
         self.widgets.append(("Audit", pane))
         self.loaders.append(audit.load)
         self.closers.append(pane.close_tasks)
-        if owns_log or audit_log is None:
+        if audit_log is None:  # opened here: closed here (a given one: by its owner)
             self.closers.append(log.close)
-
-
-def _demo_audit_log(path: Path) -> Any:
-    """The demo's audit log: a fresh one each run, keyed by a key held in memory only (the
-    demo needs no keyring; a key that outlived the run would have to be stored)."""
-    from services.security.audit import AuditLog
-    from services.security.secrets import MemorySecrets
-
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    return AuditLog.open(path, MemorySecrets())
-
-
-def _demo_hooks(audit_log: Any) -> Any:
-    """DLP (blocking card numbers, keys...) and audit records around the demo's sending."""
-    from services.security.dlp import DlpPolicy
-    from services.security.hooks import SecurityHooks
-
-    return SecurityHooks(audit=audit_log, dlp=DlpPolicy())
 
 
 def _trace_compose(window: Any) -> None:
@@ -110,34 +90,6 @@ def _trace_compose(window: Any) -> None:
 
     window.vm.on_changed(changed)
     changed()
-
-
-class _Accounts:
-    """The CommManager of the real data dir (made on first use with the security options
-    of settings.json, closed at exit); the accounts dialog works on it, so accounts added
-    from the demo go to the real store."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.manager: Any = None
-
-    def manager_(self) -> Any:
-        if self.manager is None:
-            from services import CommManager
-
-            self.manager = CommManager(data_dir=self.settings.data_dir,
-                                       **self.settings.security)
-        return self.manager
-
-    def open(self, parent: Any) -> Any:
-        from ui.views.accounts_dialog import open_accounts
-
-        return open_accounts(self.manager_(), parent)
-
-    def close(self) -> None:
-        if self.manager is not None:
-            self.manager.close()
-            self.manager = None
 
 
 def _sync_view_model(manager: Any) -> Any:
@@ -212,13 +164,13 @@ def _compose_factory(store: Any, send: Any = None,
 def run_gui(settings: Settings) -> int:
     import qasync
 
-    from app.demo import DemoWorkspace
+    from app.workspace import Workspace
     from services.attachments import AttachmentManager
-    from services.store import Store
     from ui.qt import QtCore, QtGui, QtWidgets  # Qt is imported only when the GUI starts
     from ui.viewmodels.inbox import InboxViewModel
     from ui.viewmodels.reader import ReaderViewModel, SenderPrefs
     from ui.viewmodels.sidebar import SavedSearches, SidebarViewModel
+    from ui.views.accounts_dialog import open_accounts
     from ui.views.main_window import MainWindow
     from ui.widgets.icons import icon as icon_for
     from ui.widgets.theme import apply_theme, follow_system
@@ -240,34 +192,12 @@ def run_gui(settings: Settings) -> int:
     follow_system(app)
     trace = os.environ.get("COMMHUB_TRACE") == "1"
 
-    note = ""
-    store: Store | None = None
-    demo: DemoWorkspace | None = None
-    accounts = _Accounts(settings)
-    if settings.db_path.exists():
-        # through the manager: an encrypted store opens with its key from the keyring
-        try:
-            store = accounts.manager_().store
-        except CommError as exc:  # the user's environment (keyring, key): one line, exit 2
-            sys.stderr.write(f"commhub: cannot open {settings.db_path}: {exc}\n")
-            accounts.close()
-            return 2
-        if not store.accounts():
-            accounts.close()
-            store = None
-    demo_audit = None
-    if store is None:
-        demo_audit = _demo_audit_log(settings.demo_db_path.with_name("audit.sqlite3"))
-        from app.demo import DEMO_ADDRESS
-        from services.security.store_audit import StoreAuditor
-
-        demo_audit.record("sign-in", channel="email", object_id="demo",
-                          user=DEMO_ADDRESS, details={"how": "demo workspace opened"})
-        demo = DemoWorkspace.open(  # Maildir + local SMTP server
-            settings.demo_db_path, subscribers=[StoreAuditor(demo_audit)])
-        demo.hooks = _demo_hooks(demo_audit)
-        store = demo.store
-        note = "demo data (no account configured yet)"
+    try:
+        space = Workspace.open(settings)
+    except CommError as exc:  # the user's environment (keyring, key): one line, exit 2
+        sys.stderr.write(f"commhub: cannot open {settings.db_path}: {exc}\n")
+        return 2
+    store, demo, manager = space.store, space.demo, space.manager
 
     conf = config_dir()
     conf.mkdir(parents=True, exist_ok=True)
@@ -275,15 +205,8 @@ def run_gui(settings: Settings) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="commhub-attachments-"))
     attachments = AttachmentManager()  # thumbnails; PDFs render in its worker process
     # with real accounts, deleting and reading reach the server through the manager
-    manager = accounts.manager_() if demo is None else None
     inbox = InboxViewModel(store, deleter=manager.delete_messages if manager else None)
-    audit_log, owns_log = demo_audit, True
-    if manager is not None and manager.auditing:  # audit_logging / compliance_mode set
-        try:
-            audit_log, owns_log = manager.audit_log, False  # the manager closes it
-        except CommError as exc:  # no keyring for its key: the pane says nothing more
-            _log.warning("audit log not available: %s", exc)
-    extra = _Panes(store, settings.data_dir, audit_log, owns_log=owns_log)
+    extra = _Panes(store, settings.data_dir, space.audit_log)
     sync = None if manager is None else _sync_view_model(manager)
     reader = ReaderViewModel(store, SenderPrefs(conf / "senders.json"), scratch_dir=scratch,
                              mark_read=_mark_read(manager) if manager else None)
@@ -294,11 +217,10 @@ def run_gui(settings: Settings) -> int:
         sidebar=sidebar,
         settings=qsettings,
         panes=[(name, icon_for(name.lower()), widget) for name, widget in extra.widgets],
-        compose_factory=_compose_factory(
-            store, **({"send": demo.send_context()} if demo else {}), trace=trace),
-        accounts_factory=accounts.open,
+        compose_factory=_compose_factory(store, **space.send_context(), trace=trace),
+        accounts_factory=lambda parent: open_accounts(space.managers.get(), parent),
         thumbnailer=attachments,
-        title_note=note,
+        title_note=space.note,
     )
     window.setWindowIcon(icon)
     for _name, widget in extra.widgets:  # a contact's timeline opens messages in Mail
@@ -355,9 +277,7 @@ def run_gui(settings: Settings) -> int:
         qasync.run(amain())
     finally:
         attachments.close()
-        if demo is not None:
-            store.close()
-        accounts.close()  # the real store belongs to the manager
+        space.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
