@@ -7,17 +7,23 @@ Importable without Qt::
 
 from services.attachments import AnalysisStatus, AttachmentAnalysis, AttachmentManager
 from services.errors import (
+    AddressError,
     AuthenticationError,
     CommError,
     ConfigurationError,
     ConnectionFailed,
+    EncryptionKeyError,
+    EncryptionKeyMissing,
     MessageError,
     NotFound,
+    OperationTimedOut,
     ParseError,
+    PolicyViolation,
     ProviderError,
     QuerySyntaxError,
     SourceError,
     StoreError,
+    UnsupportedOperation,
     ValidationError,
 )
 from services.manager import CommManager
@@ -40,6 +46,7 @@ from services.security.config import SecurityConfig
 __all__ = [
     "Account",
     "Address",
+    "AddressError",
     "AnalysisStatus",
     "Attachment",
     "AttachmentAnalysis",
@@ -53,11 +60,15 @@ __all__ = [
     "Contact",
     "Conversation",
     "EmailQuery",
+    "EncryptionKeyError",
+    "EncryptionKeyMissing",
     "Flag",
     "Message",
     "MessageError",
     "NotFound",
+    "OperationTimedOut",
     "ParseError",
+    "PolicyViolation",
     "Priority",
     "ProviderError",
     "QuerySyntaxError",
@@ -67,5 +78,6 @@ __all__ = [
     "SortOrder",
     "SourceError",
     "StoreError",
+    "UnsupportedOperation",
     "ValidationError",
 ]
