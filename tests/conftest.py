@@ -65,6 +65,7 @@ pytest.register_assert_rewrite("tests.support")
 pytest_plugins = [
     "tests.support.keyrings",
     "tests.support.tls",
+    "tests.unit.security.pki_helpers",
     "tests.support.servers.dovecot",
     "tests.support.servers.smtp",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.security import smime
-from services.security.smime import Identity, SecureMessageError
+from services.security.smime import SecureMessageError
 from tests.unit.security.pki_helpers import Person, SmimePKI
 
 OPENSSL = shutil.which("openssl")
@@ -31,25 +31,6 @@ def _openssl(*args: str | Path, stdin: bytes | None = None, ok: bool = True) -> 
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> SmimePKI:
-    return SmimePKI(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def alice(pki: SmimePKI) -> Person:
-    return pki.person("alice@example.org")
-
-
-@pytest.fixture(scope="module")
-def bob(pki: SmimePKI) -> Person:
-    return pki.person("bob@example.org")
-
-
-def _identity(p: Person) -> Identity:
-    return Identity.from_pem(p.cert_pem, p.key_pem)
-
-
 BODY = "Sensitive financial data: revenue 1.2M EUR\nSecond line — ünïcode\n"
 
 
@@ -59,7 +40,7 @@ def test_openssl_decrypts_and_verifies_commhub_output(
 ) -> None:
     raw = smime.build_secure_message(
         sender=alice.address, recipient=bob.address, subject="Confidential: Financial Report",
-        body=BODY, recipient_cert=bob.cert, identity=_identity(alice), encryption_level=level)
+        body=BODY, recipient_cert=bob.cert, identity=alice.identity, encryption_level=level)
     src = tmp_path / "out.eml"
     src.write_bytes(raw)
     printed = _openssl("cms", "-cmsout", "-print", "-in", src).decode()
@@ -111,14 +92,14 @@ def test_commhub_decrypts_openssl_encryption(tmp_path: Path, pki: SmimePKI, alic
                                 alice.cert_path, "-inkey", alice.key_path))
     both = _openssl("smime", "-encrypt", "-aes256", "-in", signed, "-from", alice.address,
                     "-to", bob.address, "-subject", "both", bob.cert_path)
-    opened = smime.open_message(both, identity=_identity(bob), trusted=[pki.ca])
+    opened = smime.open_message(both, identity=bob.identity, trusted=[pki.ca])
     assert opened.layers == ("encrypted", "signed")
     assert opened.text == "Encrypted by openssl\n"
     assert opened.signature is not None and opened.signature.signer_addresses == [alice.address]
     only = _openssl("cms", "-encrypt", "-aes128", "-in", body, bob.cert_path)
-    assert b"Encrypted by openssl" in smime.decrypt(only, _identity(bob))
+    assert b"Encrypted by openssl" in smime.decrypt(only, bob.identity)
     with pytest.raises(SecureMessageError):
-        smime.decrypt(only, _identity(alice))
+        smime.decrypt(only, alice.identity)
 
 
 def test_an_openssl_message_in_the_store_opens_through_the_manager(

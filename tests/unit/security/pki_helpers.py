@@ -1,4 +1,5 @@
-"""A throw-away S/MIME PKI (CA + per-person certificates) written to real files for openssl."""
+"""A throw-away S/MIME PKI (CA + per-person certificates) written to real files for openssl,
+and the ``pki``/``alice``/``bob`` fixtures (registered as a plugin in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from services.security.smime import Identity
 
 _NOW = dt.datetime.now(dt.UTC)
 
@@ -25,6 +29,11 @@ class Person:
     key: rsa.RSAPrivateKey
     cert_path: Path
     key_path: Path
+
+    @property
+    def identity(self) -> Identity:
+        """This person as the S/MIME identity Commhub signs and decrypts with."""
+        return Identity.from_pem(self.cert_pem, self.key_pem)
 
     @property
     def cert_pem(self) -> bytes:
@@ -86,3 +95,18 @@ class SmimePKI:
         person.cert_path.write_bytes(person.cert_pem)
         person.key_path.write_bytes(person.key_pem)
         return person
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> SmimePKI:
+    return SmimePKI(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def alice(pki: SmimePKI) -> Person:
+    return pki.person("alice@example.org")
+
+
+@pytest.fixture(scope="session")
+def bob(pki: SmimePKI) -> Person:
+    return pki.person("bob@example.org")

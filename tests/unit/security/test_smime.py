@@ -22,43 +22,24 @@ from services.security.smime import (
 from tests.unit.security.pki_helpers import Person, SmimePKI
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> SmimePKI:
-    return SmimePKI(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def alice(pki: SmimePKI) -> Person:
-    return pki.person("alice@example.org")
-
-
-@pytest.fixture(scope="module")
-def bob(pki: SmimePKI) -> Person:
-    return pki.person("bob@example.org")
-
-
-def _id(p: Person) -> Identity:
-    return Identity.from_pem(p.cert_pem, p.key_pem)
-
-
 def _message(alice: Person, bob: Person, body: str = "Quarterly numbers: 42\n") -> bytes:
     return smime.build_secure_message(
         sender=alice.address, recipient=bob.address, subject="Confidential",
-        body=body, recipient_cert=bob.cert, identity=_id(alice))
+        body=body, recipient_cert=bob.cert, identity=alice.identity)
 
 
 def test_sign_encrypt_roundtrip(pki: SmimePKI, alice: Person, bob: Person) -> None:
     raw = _message(alice, bob)
     assert b"Quarterly" not in raw  # the body is not readable on the wire
     assert smime.is_encrypted(raw) and not smime.is_signed(raw)
-    opened = smime.open_message(raw, identity=_id(bob), trusted=[pki.ca])
+    opened = smime.open_message(raw, identity=bob.identity, trusted=[pki.ca])
     assert opened.layers == ("encrypted", "signed")
     assert opened.text == "Quarterly numbers: 42\n"
     assert opened.signature is not None and opened.signature.trusted
     assert opened.signature.signer_addresses == ["alice@example.org"]
     # the sender can read its own copy (it is a recipient too), but without the CA
     # the signature is good yet not trusted
-    mine = smime.open_message(raw, identity=_id(alice))
+    mine = smime.open_message(raw, identity=alice.identity)
     assert mine.text == opened.text
     assert mine.signature is not None and not mine.signature.trusted
 
@@ -66,21 +47,21 @@ def test_sign_encrypt_roundtrip(pki: SmimePKI, alice: Person, bob: Person) -> No
 def test_a_stranger_cannot_decrypt(pki: SmimePKI, alice: Person, bob: Person) -> None:
     eve = pki.person("eve@example.org")
     with pytest.raises(SecureMessageError, match="cannot decrypt"):
-        smime.decrypt(_message(alice, bob), _id(eve))
+        smime.decrypt(_message(alice, bob), eve.identity)
     with pytest.raises(SecureMessageError, match="no identity"):
         smime.open_message(_message(alice, bob))
 
 
 def test_tampered_signed_content_is_refused(pki: SmimePKI, alice: Person) -> None:
     entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\nPay 100 EUR\r\n"
-    signed = smime.sign(entity, _id(alice))
+    signed = smime.sign(entity, alice.identity)
     good = smime.verify(signed, [pki.ca])
     assert good.trusted and good.content.endswith(b"Pay 100 EUR\r\n")
     with pytest.raises(SecureMessageError, match="changed after it was signed"):
         smime.verify(signed.replace(b"Pay 100 EUR", b"Pay 900 EUR"), [pki.ca])
     # a signature from a CA we do not know verifies but is not trusted
     stranger = SmimePKI(pki.directory / "other").person("alice@example.org")
-    forged = smime.sign(entity, _id(stranger))
+    forged = smime.sign(entity, stranger.identity)
     assert not smime.verify(forged, [pki.ca]).trusted
     with pytest.raises(SecureMessageError, match="not an S/MIME signed"):
         smime.verify(entity)
@@ -92,7 +73,7 @@ def test_unsupported_parameters(alice: Person, bob: Person) -> None:
     with pytest.raises(ConfigurationError):
         smime.encrypt(b"x", [])
     with pytest.raises(ConfigurationError):
-        smime.sign(b"x", _id(alice), digest="md5")
+        smime.sign(b"x", alice.identity, digest="md5")
     with pytest.raises(SecureMessageError, match="does not belong"):
         Identity.from_pem(alice.cert_pem, bob.key_pem)
     with pytest.raises(SecureMessageError, match="not a certificate"):
@@ -148,16 +129,16 @@ def test_trust_needs_a_ca_chain_and_an_email_certificate(pki: SmimePKI, alice: P
     entity = b"Content-Type: text/plain\r\n\r\nhi\r\n"
     # bob's certificate is trusted (an anchor) but is no CA: what it "issues" is not trusted
     minted = _issued_by(bob, "mallory@example.org")
-    signed = smime.sign(entity, _id(minted))
+    signed = smime.sign(entity, minted.identity)
     assert smime.verify(signed, [bob.cert]).signer == minted.cert
     assert not smime.verify(signed, [bob.cert]).trusted
     # a certificate for TLS servers only is not one for signing mail, even from our CA
     server = _issued_by(Person("ca", pki.ca, pki.ca_key, pki.ca_path, pki.ca_path),
                         "web@example.org", eku=ExtendedKeyUsageOID.SERVER_AUTH)
-    assert not smime.verify(smime.sign(entity, _id(server)), [pki.ca]).trusted
+    assert not smime.verify(smime.sign(entity, server.identity), [pki.ca]).trusted
     client = _issued_by(Person("ca", pki.ca, pki.ca_key, pki.ca_path, pki.ca_path),
                         "ok@example.org", eku=ExtendedKeyUsageOID.EMAIL_PROTECTION)
-    assert smime.verify(smime.sign(entity, _id(client)), [pki.ca]).trusted
+    assert smime.verify(smime.sign(entity, client.identity), [pki.ca]).trusted
     # and validity is checked at the time asked for
     later = datetime.now(UTC) + timedelta(days=60)
-    assert not smime.verify(smime.sign(entity, _id(alice)), [pki.ca], now=later).trusted
+    assert not smime.verify(smime.sign(entity, alice.identity), [pki.ca], now=later).trusted
