@@ -75,11 +75,13 @@ def blob_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def encode_blob(data: bytes, codec: Codec) -> tuple[str, bytes]:
-    """Return ``(codec column, stored bytes)`` for ``data``."""
+def encode_blob(data: bytes, codec: Codec, *, compress: bool = True) -> tuple[str, bytes]:
+    """Return ``(codec column, stored bytes)`` for ``data``; ``compress=False`` stores it
+    uncompressed (zlib costs ~25 µs even on a 1 KB block: an IMAP header sync stores its
+    header blocks as they are until the whole message replaces them)."""
     compression = "none"
     payload = data
-    if len(data) >= _MIN_COMPRESS:
+    if compress and len(data) >= _MIN_COMPRESS:
         packed = zlib.compress(data, 1)
         if len(packed) < len(data) - 16:
             compression, payload = "zlib", packed

@@ -94,7 +94,9 @@ class _Pending:
         self.attachments: list[tuple[object, ...]] = []
         self.labels: list[tuple[int, str, str]] = []
         self.fts: list[tuple[object, ...]] = []
+        self.blobs: list[tuple[str, str, bytes]] = []
         self.remote: dict[tuple[int, int], set[str]] = {}
+        self.msgids = _MsgIds()
 
     def remote_ids(self, conn: sqlite3.Connection, acc: int, folder: int,
                    p: PreparedMessage) -> set[str]:
@@ -114,6 +116,10 @@ class _Pending:
         return found
 
     def flush(self, conn: sqlite3.Connection) -> None:
+        if self.blobs:
+            conn.executemany(
+                "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)", self.blobs)
+        self.msgids.flush(conn)
         if self.participants:
             conn.executemany(
                 "INSERT INTO participants (message_id, role, position, address, name) "
@@ -130,6 +136,61 @@ class _Pending:
         if self.fts:
             conn.executemany(_INSERT_FTS, self.fts)
         self.participants, self.attachments, self.labels, self.fts = [], [], [], []
+        self.blobs = []
+
+
+class _MsgIds:
+    """The batch's view of the ``msgids`` table: rows read once per batch (one query for
+    every key the batch links to) and rows the batch adds, inserted at its end.  A row is
+    ``[thread_id, message_id]``; thread merges retarget the cached rows as the UPDATE
+    retargets the stored ones."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[int | None]] = {}
+        self.loaded: set[str] = set()
+        self.new: list[tuple[str, list[int | None]]] = []
+        self.new_keys: set[str] = set()
+
+    def load(self, conn: sqlite3.Connection, keys: list[str]) -> None:
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.loaded]
+        if not wanted:
+            return
+        for msgid, tid, mid in conn.execute(
+            "SELECT msgid, thread_id, message_id FROM msgids WHERE msgid IN "
+            "(SELECT value FROM json_each(?))", (json.dumps(wanted),)
+        ):
+            self.rows.setdefault(str(msgid), [int(tid), mid])
+        self.loaded.update(wanted)
+
+    def get(self, conn: sqlite3.Connection, key: str) -> list[int | None] | None:
+        if key not in self.loaded:
+            self.load(conn, [key])
+        return self.rows.get(key)
+
+    def add(self, key: str, tid: int, mid: int | None) -> None:
+        row: list[int | None] = [tid, mid]
+        self.rows[key] = row
+        self.loaded.add(key)
+        self.new.append((key, row))
+        self.new_keys.add(key)
+
+    def set_message(self, conn: sqlite3.Connection, key: str, mid: int) -> None:
+        row = self.rows[key]
+        if key not in self.new_keys:
+            conn.execute("UPDATE msgids SET message_id = ? WHERE msgid = ?", (mid, key))
+        row[1] = mid
+
+    def retarget(self, others: set[int], keep: int) -> None:
+        for row in self.rows.values():
+            if row[0] in others:
+                row[0] = keep
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        if self.new:
+            conn.executemany("INSERT INTO msgids (msgid, thread_id, message_id) "
+                             "VALUES (?, ?, ?)", [(k, r[0], r[1]) for k, r in self.new])
+        self.new = []
+        self.new_keys = set()
 
 
 def _is_duplicate(
@@ -176,16 +237,15 @@ def _merge_threads(
 
 def _assign_thread(
     conn: sqlite3.Connection, keys: list[str], refs: list[str], p: PreparedMessage,
-    updated: list[int],
+    updated: list[int], msgids: _MsgIds,
 ) -> tuple[int, dict[str, int | None]]:
     existing: dict[str, int | None] = {}
     tids: set[int] = set()
     for key in keys:
-        row = conn.execute(
-            "SELECT thread_id, message_id FROM msgids WHERE msgid = ?", (key,)
-        ).fetchone()
+        row = msgids.get(conn, key)
         if row is not None:
-            tids.add(int(row[0]))
+            assert row[0] is not None
+            tids.add(row[0])
             existing[key] = row[1]
     if not tids:
         tid: int | None = None
@@ -206,6 +266,7 @@ def _assign_thread(
         tid = min(tids)
         if len(tids) > 1:
             _merge_threads(conn, tid, tids - {tid}, updated)
+            msgids.retarget(tids - {tid}, tid)
     if p.date is not None:
         conn.execute(
             "UPDATE threads SET last_date = ? WHERE id = ? AND coalesce(last_date, 0) < ?",
@@ -228,16 +289,10 @@ def _insert_one(
     if _is_duplicate(conn, acc, folder, p, by_content, pending):
         return None
     keys, refs = _thread_keys(acc, p)
-    tid, existing = _assign_thread(conn, keys, refs, p, updated)
-    conn.execute(
-        "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)",
-        (p.sha256, p.raw_codec, p.raw_data),
-    )
+    tid, existing = _assign_thread(conn, keys, refs, p, updated, pending.msgids)
+    pending.blobs.append((p.sha256, p.raw_codec, p.raw_data))
     if p.text_key is not None:
-        conn.execute(
-            "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)",
-            (p.text_key, p.text_codec, p.text_data),
-        )
+        pending.blobs.append((p.text_key, p.text_codec, p.text_data))
     cur = conn.execute(
         _INSERT_MESSAGE,
         (acc, folder, channel, p.remote_id, p.message_id, p.in_reply_to, " ".join(p.refs),
@@ -249,12 +304,9 @@ def _insert_one(
     own = p.message_id if p.conversation is None else None
     for key in keys:
         if key not in existing:
-            conn.execute(
-                "INSERT INTO msgids (msgid, thread_id, message_id) VALUES (?, ?, ?)",
-                (key, tid, mid if key == own else None),
-            )
+            pending.msgids.add(key, tid, mid if key == own else None)
         elif key == own and existing[key] is None:
-            conn.execute("UPDATE msgids SET message_id = ? WHERE msgid = ?", (mid, key))
+            pending.msgids.set_message(conn, key, mid)
     if p.remote_id is not None:
         pending.remote_ids(conn, acc, folder, p).add(p.remote_id)
     if p.participants:
@@ -287,6 +339,8 @@ def ingest_batch(
     updated: list[int] = []
     duplicates = warnings = 0
     pending = _Pending(batch)
+    pending.msgids.load(conn, [key for p in batch for key in _thread_keys(
+        state.account_id(conn, p.account, p.channel or str(ChannelKind.EMAIL)), p)[0]])
     for p in batch:
         mid = _insert_one(conn, state, p, updated, dedupe_content, pending)
         if mid is None:

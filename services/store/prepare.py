@@ -204,10 +204,12 @@ def prepare(
     codec: Codec,
     *,
     labels: tuple[str, ...] = (),
+    compress: bool = True,
 ) -> PreparedMessage:
-    """Hash, compress and encode one message for :meth:`Store.ingest_prepared`."""
+    """Hash, compress and encode one message for :meth:`Store.ingest_prepared`
+    (``compress=False``: the raw is stored uncompressed, see :func:`encode_blob`)."""
     sha = hashlib.sha256(raw).hexdigest()
-    raw_codec, raw_data = encode_blob(raw, codec)
+    raw_codec, raw_data = encode_blob(raw, codec, compress=compress)
     body = message.body_text
     text_key: str | None = None
     text_codec, text_data = "", b""

@@ -275,9 +275,9 @@ class ImapConnection:
         return bool(await self._run("LIST", self._client.folder_exists, folder))
 
     # -- messages ----------------------------------------------------------------------
-    def _fetch_blocking(
+    def _fetch_data_blocking(
         self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None
-    ) -> FetchResult:
+    ) -> tuple[list[Any], list[Any]]:
         imap = self._client._imap
         args = ["FETCH", uids, "(" + " ".join(items) + ")"]
         if modifiers:
@@ -288,7 +288,12 @@ class ImapConnection:
         if typ != "OK":
             raise imaplib.IMAP4.error(f"FETCH failed: {data!r}")
         typ, data = imap._untagged_response(typ, data, "FETCH")
-        vanished_raw = imap.untagged_responses.pop("VANISHED", [])
+        return [d for d in data if d is not None], imap.untagged_responses.pop("VANISHED", [])
+
+    def _fetch_blocking(
+        self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None
+    ) -> FetchResult:
+        data, vanished_raw = self._fetch_data_blocking(uids, items, modifiers)
         parsed = parse_fetch(data)
         out: dict[int, dict[bytes, object]] = {}
         for item in parsed.values():
@@ -304,6 +309,13 @@ class ImapConnection:
         """UID FETCH over a sequence set *string* (``"1:500,702"``), so ranges never go
         through imapclient's filtering (which rejects ``"1:*"``)."""
         return await self._run("FETCH", self._fetch_blocking, uids, list(items), modifiers)
+
+    async def fetch_data(self, uids: str, items: Sequence[str]) -> list[Any]:
+        """UID FETCH, unparsed: imaplib's raw answer (``bytes`` lines and ``(line,
+        literal)`` pairs) for :func:`~services.email.imap.fetchparse.parse_fetch` to read
+        elsewhere (a header sync parses in a worker process)."""
+        data, _ = await self._run("FETCH", self._fetch_data_blocking, uids, list(items), None)
+        return data
 
     async def search(self, criteria: Any, charset: str | None = None) -> list[int]:
         found = await self._run("SEARCH", self._client.search, criteria, charset)

@@ -33,6 +33,7 @@ __all__ = [
     "parse_uid_set",
     "plan_folder",
     "prepare_fetched",
+    "prepare_header_data",
     "prepare_headers",
     "to_message",
     "uid_set",
@@ -197,8 +198,24 @@ def prepare_headers(
         message.flags = item.flags
         message.size = max(item.size, len(data))
         message.received_at = item.internaldate
-        out.append(prepare(message, data, codec))
+        out.append(prepare(message, data, codec, compress=False))
     return out
+
+
+def prepare_header_data(
+    codec: Codec, account: str, folder: str, data: Sequence[object], uids: Sequence[int]
+) -> list[PreparedMessage]:
+    """A header FETCH's raw imaplib data → prepared messages in the order of ``uids``
+    (answers for other UIDs, or without a header block, are dropped).  The whole chunk's
+    CPU work (FETCH parsing included) in one call, so a worker process runs all of it and
+    the connection's process only reads the socket."""
+    from services.email.imap.fetchparse import parse_fetch
+
+    wanted = {uid: i for i, uid in enumerate(uids)}
+    by_uid = {item.uid: item for item in fetched_from_response(parse_fetch(data))
+              if item.uid in wanted}
+    return prepare_headers(codec, account, folder,
+                           sorted(by_uid.values(), key=lambda m: wanted[m.uid]))
 
 
 # -- sync planning ---------------------------------------------------------------------

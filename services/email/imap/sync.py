@@ -28,17 +28,15 @@ from services.email.imap.client import ImapConnection
 from services.email.imap.config import ImapConfig
 from services.email.imap.protocol import (
     HEADER_ITEMS,
-    FetchedMessage,
     FolderStatus,
     Mode,
     SyncPlan,
     SyncToken,
     chunked,
     expunged_count,
-    fetched_from_response,
     flag_updates,
     plan_folder,
-    prepare_headers,
+    prepare_header_data,
     uid_set,
 )
 from services.store.partial import (
@@ -148,13 +146,9 @@ async def fetch_headers(
                 break
             if consumer.done():
                 break
-            answer = await conn.fetch(uid_set(chunk), HEADER_ITEMS)
-            order = {uid: i for i, uid in enumerate(chunk)}
-            items: list[FetchedMessage] = sorted(
-                fetched_from_response(answer.items), key=lambda m: order.get(m.uid, 0)
-            )
+            data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
             future = loop.run_in_executor(
-                executor, prepare_headers, store.codec, account, folder, items
+                executor, prepare_header_data, store.codec, account, folder, data, chunk
             )
             await queue.put(future)
         await queue.put(None)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from services.store import Store, StoreEvent
 
 from .helpers import item, make_raw
@@ -65,3 +67,50 @@ def test_threads_cross_folders_and_accounts(store: Store) -> None:
 def test_messages_without_ids_get_their_own_thread(store: Store) -> None:
     ids = store.ingest([item(make_raw(i, msgid="", subject="same")) for i in range(3)]).ids
     assert len({_tid(store, i) for i in ids}) == 3
+
+
+def _partition(store: Store, ids: list[int]) -> set[frozenset[str]]:
+    groups: dict[int | None, set[str]] = {}
+    for mid in ids:
+        message = store.get(mid)
+        groups.setdefault(message.thread_id, set()).add(str(message.message_id))
+    return {frozenset(g) for g in groups.values()}
+
+
+def _tangle() -> list[bytes]:
+    """Replies before parents, a message merging two threads, repeated placeholders, a
+    subject fallback: everything the batch's msgid cache has to get right."""
+    return [
+        make_raw(1, msgid="c@x", references="b@x", subject="Re: one"),
+        make_raw(2, msgid="a@x", subject="one"),
+        make_raw(3, msgid="d@x", references="z@x", subject="Re: two"),
+        make_raw(4, msgid="b@x", references="a@x", in_reply_to="a@x", subject="Re: one"),
+        make_raw(5, msgid="e@x", references="z@x d@x", subject="Re: two"),
+        make_raw(6, msgid="z@x", subject="two"),
+        make_raw(7, msgid="f@x", references="c@x e@x", subject="Re: both"),
+        make_raw(8, msgid="g@x", subject="Lonely"),
+        make_raw(9, msgid="h@x", subject="Re: lonely"),
+    ]
+
+
+def test_one_batch_threads_exactly_as_one_message_at_a_time(tmp_path: Path) -> None:
+    singles = Store.open(tmp_path / "singles.sqlite3")
+    batched = Store.open(tmp_path / "batched.sqlite3")
+    try:
+        one_by_one = [mid for raw in _tangle() for mid in singles.ingest([item(raw)]).ids]
+        at_once = list(batched.ingest([item(raw) for raw in _tangle()]).ids)
+        expected = {frozenset({"a@x", "b@x", "c@x", "d@x", "e@x", "z@x", "f@x"}),
+                    frozenset({"g@x", "h@x"})}
+        assert _partition(singles, one_by_one) == expected
+        assert _partition(batched, at_once) == expected
+        # the msgids table agrees too: every id known, each pointing at its message
+        for s in (singles, batched):
+            rows = s.read_rows("SELECT msgid, message_id IS NOT NULL FROM msgids ORDER BY 1")
+            assert [(str(r[0]), bool(r[1])) for r in rows] == [
+                (k, True) for k in ("a@x", "b@x", "c@x", "d@x", "e@x", "f@x", "g@x",
+                                    "h@x", "z@x")]
+            tids = s.read_rows("SELECT DISTINCT thread_id FROM msgids")
+            assert len(tids) == 2
+    finally:
+        singles.close()
+        batched.close()
