@@ -148,8 +148,7 @@ class _MsgIds:
     def __init__(self) -> None:
         self.rows: dict[str, list[int | None]] = {}
         self.loaded: set[str] = set()
-        self.new: list[tuple[str, list[int | None]]] = []
-        self.new_keys: set[str] = set()
+        self.new: dict[str, list[int | None]] = {}  # rows to insert, in order
 
     def load(self, conn: sqlite3.Connection, keys: list[str]) -> None:
         wanted = [k for k in dict.fromkeys(keys) if k not in self.loaded]
@@ -171,12 +170,11 @@ class _MsgIds:
         row: list[int | None] = [tid, mid]
         self.rows[key] = row
         self.loaded.add(key)
-        self.new.append((key, row))
-        self.new_keys.add(key)
+        self.new[key] = row
 
     def set_message(self, conn: sqlite3.Connection, key: str, mid: int) -> None:
         row = self.rows[key]
-        if key not in self.new_keys:
+        if key not in self.new:
             conn.execute("UPDATE msgids SET message_id = ? WHERE msgid = ?", (mid, key))
         row[1] = mid
 
@@ -188,9 +186,8 @@ class _MsgIds:
     def flush(self, conn: sqlite3.Connection) -> None:
         if self.new:
             conn.executemany("INSERT INTO msgids (msgid, thread_id, message_id) "
-                             "VALUES (?, ?, ?)", [(k, r[0], r[1]) for k, r in self.new])
-        self.new = []
-        self.new_keys = set()
+                             "VALUES (?, ?, ?)", [(k, r[0], r[1]) for k, r in self.new.items()])
+        self.new = {}
 
 
 def _is_duplicate(

@@ -288,7 +288,7 @@ class ImapConnection:
         if typ != "OK":
             raise imaplib.IMAP4.error(f"FETCH failed: {data!r}")
         typ, data = imap._untagged_response(typ, data, "FETCH")
-        return [d for d in data if d is not None], imap.untagged_responses.pop("VANISHED", [])
+        return list(data), imap.untagged_responses.pop("VANISHED", [])
 
     def _fetch_blocking(
         self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None
