@@ -54,6 +54,7 @@ _FIRST_KEYS = frozenset((
 ))
 #: The decoded headers :func:`parse_header_fields` keeps (subject and priority).
 _KEPT_KEYS = frozenset(("subject", "x-priority", "importance", "priority", "x-msmail-priority"))
+_FIELD_KEYS = _ADDRESS_KEYS | _FIRST_KEYS | _KEPT_KEYS
 _BODY_TYPES = ("text/plain", "text/html")
 _EXTENSIONS = {
     "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
@@ -125,27 +126,22 @@ def _date(value: str) -> datetime | None:
     return parse_date(value)
 
 
-_HEADER = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
+_LINE = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.M)
+_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z))*")
 
 
 def _split(text: str) -> list[tuple[str, str]]:
     """compat32's header splitting for a clean block: (name, raw value) pairs (a value
-    keeps its folding line breaks, as compat32's ``raw_items`` does)."""
+    keeps its folding line breaks, as compat32's ``raw_items`` does).  One match checks
+    that the block is header lines up to a blank line (or its end); one ``findall``
+    reads them."""
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         raise _Unusual  # bare CRs end lines for compat32: leave those to it
-    pairs: list[tuple[str, str]] = []
-    pos = 0
-    for m in _HEADER.finditer(text):
-        if m.start() != pos:
-            break  # a gap: the blank line (fine) or a line that is not a header (checked below)
-        name, value = m.groups()
-        if "\n" in value or value.endswith("\r"):
-            value = value.rstrip("\r\n")
-        pairs.append((name, value))
-        pos = m.end()
-    if pos < len(text) and not text.startswith(("\n", "\r\n"), pos):
+    end = _BLOCK.match(text).end()  # type: ignore[union-attr]  # matches the empty string
+    if end < len(text) and not text.startswith(("\n", "\r\n"), end):
         raise _Unusual  # not a header line (or a continuation first): compat32's call
-    return pairs
+    return [(name, value.rstrip("\r\n") if "\n" in value or value.endswith("\r") else value)
+            for name, value in _LINE.findall(text, 0, end)]
 
 
 def parse_headers(
@@ -210,6 +206,10 @@ def _parse(
     address_raw: dict[str, list[str]] = {}
     for name, value in pairs:
         key = name.lower()
+        if not full and key not in _FIELD_KEYS:  # (Received, X-Mailer, ...) not read
+            if "=?" in value or not value.isascii():
+                _decode(value, warnings)  # only for its warnings (plain ASCII gives none)
+            continue
         if key not in first:
             first[key] = value
         if key in _ADDRESS_KEYS:
@@ -245,44 +245,70 @@ def _parse(
         warnings.append("missing Message-ID header")
     message.in_reply_to = parse_msgid(first.get("in-reply-to"))
     message.references = parse_msgid_list(first.get("references"))
-    message.priority = parse_priority(headers)
+    if full or len(headers) > ("subject" in headers):  # else no priority header: NORMAL
+        message.priority = parse_priority(headers)
     _root_part(message, first, warnings)
     message.parse_warnings = tuple(dict.fromkeys(warnings))
     return message
 
 
+_RootKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
+# parts, the root attachment's fields (or None), body_html, warnings
+_RootInfo = tuple[tuple[MessagePart, ...], tuple[str, str, str, str | None, bool] | None,
+                  str | None, tuple[str, ...]]
+_roots: dict[_RootKey, _RootInfo] = {}
+
+
 def _root_part(message: Message, first: dict[str, str], warnings: list[str]) -> None:
-    """What parse_message's walker makes of the root of a body-less message."""
-    ctype, params = split_params(first.get("content-type"))
+    """What parse_message's walker makes of the root of a body-less message (it depends
+    only on four header values, which repeat across a mailbox: memoised)."""
+    ctype, params = split_params(first.get("content-type"))  # (the boundary is unique)
+    key = (ctype, params.get("charset"), params.get("name"), first.get("content-disposition"),
+           first.get("content-id"), first.get("content-transfer-encoding"))
+    info = _roots.get(key)
+    if info is None:
+        info = _root_info(*key)
+        _remember(_roots, key, info)  # type: ignore[arg-type]
+    parts, attachment, html, found = info
+    message.parts = parts
+    if html is not None:
+        message.body_html = html
+    if attachment is not None:
+        filename, ctype, part_id, content_id, inline = attachment
+        message.attachments = [Attachment(filename=filename, content_type=ctype, size=0,
+                                          part_id=part_id, content_id=content_id,
+                                          inline=inline)]
+    warnings.extend(found)
+
+
+def _root_info(ctype: str, charset: str | None, name: str | None, disp_raw: str | None,
+               cid_raw: str | None, cte_raw: str | None) -> _RootInfo:
+    warnings: list[str] = []
     if ctype.count("/") != 1:
         ctype = "text/plain"
     if ctype.startswith("message/"):
         raise _Unusual  # compat32 builds an (empty) inner message: leave it to parse_message
-    disp, disp_params = split_params(first.get("content-disposition"))
-    filename = _safe_filename(disp_params.get("filename") or params.get("name"))
-    content_id = parse_msgid(first.get("content-id"))
-    cte = first.get("content-transfer-encoding", "").strip().lower()
-    charset = params.get("charset") or None
+    disp, disp_params = split_params(disp_raw)
+    filename = _safe_filename(disp_params.get("filename") or name)
+    content_id = parse_msgid(cid_raw)
+    cte = (cte_raw or "").strip().lower()
+    charset = charset or None
     if ctype.startswith("multipart/"):
         ctype = "text/plain"
-    message.parts = (MessagePart(part_id="1", content_type=ctype, size=0, charset=charset,
-                                 filename=filename, disposition=disp or None,
-                                 content_id=content_id),)
+    parts = (MessagePart(part_id="1", content_type=ctype, size=0, charset=charset,
+                         filename=filename, disposition=disp or None, content_id=content_id),)
     if ctype in _BODY_TYPES and disp != "attachment" and not filename:
         text = decode_bytes(decode_transfer(b"", cte, warnings, "part 1"), charset, warnings,
                             "part 1")
-        if ctype == "text/html":
-            message.body_html = text
-        return
+        return parts, None, text if ctype == "text/html" else None, tuple(warnings)
     ext = _EXTENSIONS.get(ctype)
     if ext is None:
         import mimetypes
 
         ext = mimetypes.guess_extension(ctype, strict=False) or ""
-    message.attachments = [Attachment(
-        filename=filename or f"part-1{ext}", content_type=ctype, size=0, part_id="1",
-        content_id=content_id, inline=disp == "inline" or (not disp and content_id is not None),
-    )]
+    inline = disp == "inline" or (not disp and content_id is not None)
+    return parts, (filename or f"part-1{ext}", ctype, "1", content_id, inline), None, \
+        tuple(warnings)
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from services.email.imap.config import ImapConfig
 from services.email.imap.fetchparse import parse_fetch
+from services.email.imap.fetchread import run_fetch
 from services.email.imap.protocol import FolderStatus, parse_uid_set
 from services.errors import (
     AuthenticationError,
@@ -279,16 +280,15 @@ class ImapConnection:
         self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None
     ) -> tuple[list[Any], list[Any]]:
         imap = self._client._imap
-        args = ["FETCH", uids, "(" + " ".join(items) + ")"]
+        args = f"{uids} ({' '.join(items)})"
         if modifiers:
-            args.append("(" + " ".join(modifiers) + ")")
+            args += f" ({' '.join(modifiers)})"
         imap.untagged_responses.pop("VANISHED", None)
-        tag = imap._command("UID", *args)
-        typ, data = imap._command_complete("FETCH", tag)
+        typ, data = run_fetch(imap, args)
         if typ != "OK":
-            raise imaplib.IMAP4.error(f"FETCH failed: {data!r}")
-        typ, data = imap._untagged_response(typ, data, "FETCH")
-        return list(data), imap.untagged_responses.pop("VANISHED", [])
+            text = data[-1] if data and isinstance(data[-1], bytes) else b""
+            raise imaplib.IMAP4.error(f"FETCH failed: {typ} {text.decode('utf-8', 'replace')}")
+        return data, imap.untagged_responses.pop("VANISHED", [])
 
     def _fetch_blocking(
         self, uids: str, items: Sequence[str], modifiers: Sequence[str] | None

@@ -37,6 +37,7 @@ __all__ = [
     "prepare_headers",
     "to_message",
     "uid_set",
+    "warm_up",
 ]
 
 HEADER_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER]")
@@ -216,6 +217,15 @@ def prepare_header_data(
               if item.uid in wanted}
     return prepare_headers(codec, account, folder,
                            sorted(by_uid.values(), key=lambda m: wanted[m.uid]))
+
+
+def warm_up() -> None:
+    """Import what :func:`prepare_header_data` needs (a new worker process's first task)."""
+    import importlib
+
+    for module in ("services.email.imap.fetchparse", "services.mime.fastheaders",
+                   "services.mime.parse"):
+        importlib.import_module(module)
 
 
 # -- sync planning ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -38,6 +38,7 @@ from services.email.imap.protocol import (
     plan_folder,
     prepare_header_data,
     uid_set,
+    warm_up,
 )
 from services.store.partial import (
     RemoteIngest,
@@ -107,6 +108,26 @@ def _executor(config: ImapConfig, count: int) -> Executor | None:
                                mp_context=multiprocessing.get_context("spawn"))
 
 
+def _start(executor: Executor | None) -> Future[None] | None:
+    if executor is None:
+        return None
+    try:
+        return executor.submit(warm_up)
+    except Exception as exc:  # a broken pool (BrokenProcessPool) or one shut down
+        _log.warning("header parsing stays in a thread: the worker process failed: %s", exc)
+        return None
+
+
+def _ready(warm: Future[None] | None) -> bool:
+    if warm is None or not warm.done():
+        return False
+    if warm.exception() is not None:
+        _log.warning("header parsing stays in a thread: the worker process failed: %s",
+                     warm.exception())
+        return False
+    return True
+
+
 async def fetch_headers(
     conn: ImapConnection,
     store: Store,
@@ -121,6 +142,9 @@ async def fetch_headers(
     local ids, finished).  Each chunk is one transaction: stopping leaves no half batch."""
     loop = asyncio.get_running_loop()
     executor = _executor(config, len(uids))
+    # a spawned worker takes ~0.4 s to start: chunks are parsed in a thread until it is up
+    warm = _start(executor)
+    thread = ThreadPoolExecutor(1, "imap-parse")  # one chunk at a time: they finish in order
     queue: asyncio.Queue[asyncio.Future[list[PreparedMessage]] | None] = asyncio.Queue(_INFLIGHT)
     ids: list[int] = []
     writing: list[asyncio.Future[RemoteIngest]] = []
@@ -148,7 +172,8 @@ async def fetch_headers(
                 break
             data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
             future = loop.run_in_executor(
-                executor, prepare_header_data, store.codec, account, folder, data, chunk
+                executor if _ready(warm) else thread,
+                prepare_header_data, store.codec, account, folder, data, chunk,
             )
             await queue.put(future)
         await queue.put(None)
@@ -159,6 +184,7 @@ async def fetch_headers(
         await asyncio.gather(consumer, *writing, return_exceptions=True)
         raise
     finally:
+        thread.shutdown(wait=False, cancel_futures=True)
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
     return ids, finished
