@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ __all__ = ["FolderResult", "ProgressCounter", "sync_folder"]
 _log = logging.getLogger(__name__)
 _POOL_THRESHOLD = 4000  # below this, parse in a thread (a process pool costs ~0.5 s to start)
 _INFLIGHT = 3
+_GROUP = 6  # chunks the writer may take at once
+_GROUP_MESSAGES = 5000  # messages per write transaction at most (whole chunks)
 _FLAG_CHUNK = 5000
 
 
@@ -139,7 +142,9 @@ async def fetch_headers(
     pause: asyncio.Event | None,
 ) -> tuple[list[int], bool]:
     """Fetch, parse and ingest the headers of ``uids`` in the given order; returns (new
-    local ids, finished).  Each chunk is one transaction: stopping leaves no half batch."""
+    local ids, finished).  Each write is one transaction of whole chunks (the ones parsed
+    while the previous write ran, up to ``_GROUP_MESSAGES``: when writing is the slow
+    stage, fewer, bigger commits): stopping leaves no half chunk."""
     loop = asyncio.get_running_loop()
     executor = _executor(config, len(uids))
     # a spawned worker takes ~0.4 s to start: chunks are parsed in a thread until it is up
@@ -150,8 +155,22 @@ async def fetch_headers(
     writing: list[asyncio.Future[RemoteIngest]] = []
 
     async def consume() -> None:
-        while (future := await queue.get()) is not None:
-            prepared = await future
+        waiting: deque[asyncio.Future[list[PreparedMessage]]] = deque()
+        end = False
+        while not end or waiting:
+            while not end and (not waiting or (len(waiting) < _GROUP and not queue.empty())):
+                item = await queue.get()
+                if item is None:
+                    end = True
+                else:
+                    waiting.append(item)
+            if not waiting:
+                break
+            prepared = list(await waiting.popleft())
+            # chunks parsed while the last write ran go in with it: one commit for several
+            while (waiting and waiting[0].done() and not waiting[0].exception()
+                   and len(prepared) + len(waiting[0].result()) <= _GROUP_MESSAGES):
+                prepared.extend(waiting.popleft().result())
             write = asyncio.ensure_future(
                 asyncio.to_thread(ingest_remote, store, prepared, headers_only=True)
             )

@@ -1,13 +1,16 @@
-"""The header sync's worker process: the same store as parsing in a thread, and a worker
-that cannot start leaves the parsing in the thread (against the real Dovecot)."""
+"""The header sync's pipeline against the real Dovecot: the worker process stores what
+parsing in a thread stores, a worker that cannot start leaves the parsing in the thread,
+and chunks parsed during a slow write are committed together (whole chunks, bounded)."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +102,25 @@ async def test_a_worker_that_cannot_start_leaves_parsing_in_the_thread(
         rows = await _sync(mailbox, tmp_path / "broken.sqlite3", workers=1)
     assert len(rows) == COUNT
     assert "the worker process failed" in caplog.text
+
+
+async def test_chunks_parsed_during_a_slow_write_commit_together(
+    mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = await _sync(mailbox, tmp_path / "one.sqlite3", workers=0)
+    batches: list[list[int]] = []
+    real_ingest = imap_sync.ingest_remote
+
+    def slow_ingest(store: Store, prepared: list[Any], **kw: Any) -> Any:
+        batches.append([int(p.remote_id) for p in prepared])
+        time.sleep(0.2 if len(batches) == 1 else 0)  # the next chunks arrive meanwhile
+        return real_ingest(store, prepared, **kw)
+
+    monkeypatch.setattr(imap_sync, "ingest_remote", slow_ingest)
+    monkeypatch.setattr(imap_sync, "_GROUP_MESSAGES", 21)  # three chunks of 7 at most
+    grouped = await _sync(mailbox, tmp_path / "grouped.sqlite3", workers=0)
+    assert grouped.keys() == reference.keys()
+    sizes = [len(b) for b in batches]
+    assert sum(sizes) == COUNT and max(sizes) == 21 and all(n % 7 == 0 for n in sizes[:-1])
+    order = [uid for batch in batches for uid in batch]
+    assert order == sorted(order, reverse=True)  # still newest first, each message once
