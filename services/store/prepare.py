@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
-from dataclasses import dataclass
+import marshal
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import NamedTuple
 
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
@@ -33,8 +33,10 @@ __all__ = [
     "bits_to_flags",
     "flags_to_bits",
     "fts_values",
+    "pack_prepared",
     "prepare",
     "to_epoch",
+    "unpack_prepared",
 ]
 
 FLAG_BITS: dict[Flag, int] = {
@@ -83,9 +85,9 @@ def to_epoch(value: datetime | None) -> int | None:
     return int(value.timestamp())
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedMessage:
-    """Everything the writer needs for one message, ready for SQL."""
+class PreparedMessage(NamedTuple):
+    """Everything the writer needs for one message, ready for SQL (a named tuple: built
+    and rebuilt in C, and :func:`pack_prepared` sends a batch as one ``marshal`` blob)."""
 
     account: str
     folder: str
@@ -119,17 +121,18 @@ class PreparedMessage:
     reply_subject: bool
     fts: FtsRow
 
-    def __reduce__(self) -> tuple[object, tuple[tuple[object, ...]]]:
-        # one flat tuple (pickled in C) instead of the dataclass's per-field state
-        # functions: a worker process's chunk crosses the pipe in half the time
-        return _rebuild_prepared, (_PREPARED_FIELDS(self),)
+
+def pack_prepared(batch: Sequence[PreparedMessage]) -> bytes:
+    """A batch as one ``marshal`` blob, for a worker process's answer: about twice as fast
+    both ways as pickling the named tuples.  Only for a pipe between processes of the same
+    interpreter (``marshal`` is neither stable across versions nor safe for untrusted
+    data)."""
+    return marshal.dumps([tuple(p) for p in batch])
 
 
-_PREPARED_FIELDS = operator.attrgetter(*PreparedMessage.__dataclass_fields__)
-
-
-def _rebuild_prepared(values: tuple[Any, ...]) -> PreparedMessage:
-    return PreparedMessage(*values)
+def unpack_prepared(blob: bytes) -> list[PreparedMessage]:
+    make = PreparedMessage._make
+    return [make(values) for values in marshal.loads(blob)]
 
 
 def _party_text(participants: tuple[Participant, ...], role: int) -> str:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from services.models import Flag, Message
 from services.store.blobs import Codec
-from services.store.prepare import PreparedMessage, flags_to_bits, prepare
+from services.store.prepare import PreparedMessage, flags_to_bits, pack_prepared, prepare
 from services.store.syncstate import SyncState
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "parse_uid_set",
     "plan_folder",
     "prepare_fetched",
+    "prepare_header_blob",
     "prepare_header_data",
     "prepare_headers",
     "to_message",
@@ -217,6 +218,14 @@ def prepare_header_data(
               if item.uid in wanted}
     return prepare_headers(codec, account, folder,
                            sorted(by_uid.values(), key=lambda m: wanted[m.uid]))
+
+
+def prepare_header_blob(
+    codec: Codec, account: str, folder: str, data: Sequence[object], uids: Sequence[int]
+) -> bytes:
+    """:func:`prepare_header_data` packed for the pipe back from a worker process
+    (:func:`services.store.prepare.unpack_prepared` reads it)."""
+    return pack_prepared(prepare_header_data(codec, account, folder, data, uids))
 
 
 def warm_up() -> None:

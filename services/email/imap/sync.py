@@ -37,6 +37,7 @@ from services.email.imap.protocol import (
     expunged_count,
     flag_updates,
     plan_folder,
+    prepare_header_blob,
     prepare_header_data,
     uid_set,
     warm_up,
@@ -49,7 +50,7 @@ from services.store.partial import (
     ingest_remote,
     mark_stale,
 )
-from services.store.prepare import PreparedMessage
+from services.store.prepare import PreparedMessage, unpack_prepared
 from services.store.store import Store
 from services.store.syncstate import SyncState, get_sync_state, put_sync_state
 
@@ -57,7 +58,7 @@ __all__ = ["FolderResult", "ProgressCounter", "sync_folder"]
 
 _log = logging.getLogger(__name__)
 _POOL_THRESHOLD = 4000  # below this, parse in a thread (a process pool costs ~0.5 s to start)
-_INFLIGHT = 3
+_INFLIGHT = 6  # parsed chunks waiting for the writer (the consumer groups them)
 _GROUP = 6  # chunks the writer may take at once
 _GROUP_MESSAGES = 5000  # messages per write transaction at most (whole chunks)
 _FLAG_CHUNK = 5000
@@ -111,6 +112,13 @@ def _executor(config: ImapConfig, count: int) -> Executor | None:
                                mp_context=multiprocessing.get_context("spawn"))
 
 
+Parsed = list[PreparedMessage] | bytes  # a chunk parsed in the thread, or packed by a worker
+
+
+def _unpack(parsed: Parsed) -> list[PreparedMessage]:
+    return unpack_prepared(parsed) if isinstance(parsed, bytes) else list(parsed)
+
+
 def _start(executor: Executor | None) -> Future[None] | None:
     if executor is None:
         return None
@@ -150,12 +158,12 @@ async def fetch_headers(
     # a spawned worker takes ~0.4 s to start: chunks are parsed in a thread until it is up
     warm = _start(executor)
     thread = ThreadPoolExecutor(1, "imap-parse")  # one chunk at a time: they finish in order
-    queue: asyncio.Queue[asyncio.Future[list[PreparedMessage]] | None] = asyncio.Queue(_INFLIGHT)
+    queue: asyncio.Queue[asyncio.Future[Parsed] | None] = asyncio.Queue(_INFLIGHT)
     ids: list[int] = []
     writing: list[asyncio.Future[RemoteIngest]] = []
 
     async def consume() -> None:
-        waiting: deque[asyncio.Future[list[PreparedMessage]]] = deque()
+        waiting: deque[asyncio.Future[Parsed] | list[PreparedMessage]] = deque()
         end = False
         while not end or waiting:
             while not end and (not waiting or (len(waiting) < _GROUP and not queue.empty())):
@@ -166,11 +174,19 @@ async def fetch_headers(
                     waiting.append(item)
             if not waiting:
                 break
-            prepared = list(await waiting.popleft())
+            head = waiting.popleft()
+            prepared = head if isinstance(head, list) else _unpack(await head)
             # chunks parsed while the last write ran go in with it: one commit for several
-            while (waiting and waiting[0].done() and not waiting[0].exception()
-                   and len(prepared) + len(waiting[0].result()) <= _GROUP_MESSAGES):
-                prepared.extend(waiting.popleft().result())
+            while waiting:
+                nxt = waiting[0]
+                if not isinstance(nxt, list):
+                    if not nxt.done() or nxt.exception() is not None:
+                        break
+                    nxt = waiting[0] = _unpack(nxt.result())
+                if len(prepared) + len(nxt) > _GROUP_MESSAGES:
+                    break
+                waiting.popleft()
+                prepared.extend(nxt)
             write = asyncio.ensure_future(
                 asyncio.to_thread(ingest_remote, store, prepared, headers_only=True)
             )
@@ -190,10 +206,13 @@ async def fetch_headers(
             if consumer.done():
                 break
             data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
-            future = loop.run_in_executor(
-                executor if _ready(warm) else thread,
-                prepare_header_data, store.codec, account, folder, data, chunk,
-            )
+            future: asyncio.Future[Parsed]
+            if _ready(warm):  # packed for the pipe back
+                future = loop.run_in_executor(executor, prepare_header_blob, store.codec,
+                                              account, folder, data, chunk)
+            else:
+                future = loop.run_in_executor(thread, prepare_header_data, store.codec,
+                                              account, folder, data, chunk)
             await queue.put(future)
         await queue.put(None)
         await consumer

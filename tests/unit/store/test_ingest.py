@@ -192,3 +192,15 @@ def test_undated_messages_are_kept_and_sort_last(store: Store) -> None:
     assert store.get(ids[1]).date is None
     assert store.search_ids(Q()) == [ids[0], ids[1]]
     assert "missing Date header" in " ".join(store.get(ids[1]).parse_warnings) or True
+
+
+def test_a_packed_batch_comes_back_equal() -> None:
+    from services.mime.parse import parse_message
+    from services.store.blobs import PlainCodec
+    from services.store.prepare import PreparedMessage, pack_prepared, prepare, unpack_prepared
+
+    batch = [prepare(parse_message(raw, account="a", folder="F", remote_id=str(i)), raw,
+                     PlainCodec()) for i, raw in enumerate((make_raw(1), BAD_BYTES))]
+    assert batch[1].parse_warnings and batch[0].text_data  # warnings, bytes, tuples
+    back = unpack_prepared(pack_prepared(batch))
+    assert back == batch and all(type(p) is PreparedMessage for p in back)
