@@ -17,7 +17,7 @@ from typing import NamedTuple
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
 from services.store.fieldterms import fields_text
-from services.threads.jwz import is_reply_subject, normalize_subject
+from services.threads.jwz import subject_key
 
 __all__ = [
     "DELETE_FTS",
@@ -135,8 +135,12 @@ def unpack_prepared(blob: bytes) -> list[PreparedMessage]:
     return [make(values) for values in marshal.loads(blob)]
 
 
-def _party_text(participants: tuple[Participant, ...], role: int) -> str:
-    return " ".join(f"{name} {addr}".strip() for r, _, addr, name in participants if r == role)
+def _party_texts(participants: tuple[Participant, ...]) -> list[str]:
+    """The from, to, cc and bcc column texts (one pass over the rows)."""
+    groups: list[list[str]] = [[], [], [], [], []]
+    for role, _, addr, name in participants:
+        groups[role].append(f"{name} {addr}".strip())
+    return [" ".join(group) for group in groups[:4]]
 
 
 def fts_values(
@@ -147,10 +151,7 @@ def fts_values(
 ) -> FtsRow:
     """The FTS row; deterministic so a contentless row can be deleted later.  The last
     column holds the field columns' tokens prefixed per field (``fieldterms``)."""
-    sender = _party_text(participants, ROLE_FROM)
-    to = _party_text(participants, ROLE_TO)
-    cc = _party_text(participants, ROLE_CC)
-    bcc = _party_text(participants, ROLE_BCC)
+    sender, to, cc, bcc = _party_texts(participants)
     names = " ".join(attachment_names)
     return (subject, sender, to, cc, bcc, body, names, "",
             fields_text(subject, sender, to, cc, bcc, names))
@@ -224,6 +225,7 @@ def prepare(
     attachments = _attachment_rows(message.attachments)
     sender = message.sender
     subject = message.subject
+    key, reply = subject_key(subject) if subject else ("", False)
     return PreparedMessage(
         account=message.account,
         folder=message.folder,
@@ -253,8 +255,8 @@ def prepare(
         participants=participants,
         attachments=attachments,
         labels=labels,
-        subject_key=normalize_subject(subject) if subject else "",
-        reply_subject=bool(subject) and is_reply_subject(subject),
+        subject_key=key,
+        reply_subject=reply,
         fts=fts_values(subject, participants, body, [a[1] for a in attachments]),
     )
 

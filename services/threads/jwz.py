@@ -69,11 +69,17 @@ def _strip_prefixes(subject: str) -> tuple[str, bool]:
     return text, reply
 
 
+def subject_key(subject: str) -> tuple[str, bool]:
+    """(:func:`normalize_subject`, :func:`is_reply_subject`) with one pass over the
+    prefixes."""
+    text, reply = _strip_prefixes(subject or "")
+    text = _FWD_SUFFIX.sub("", text)
+    return " ".join(text.split()).casefold(), reply
+
+
 def normalize_subject(subject: str) -> str:
     """``"Re: [list] AW: Fwd: Hello  World"`` → ``"hello world"`` (casefolded, spaces collapsed)."""
-    text, _ = _strip_prefixes(subject or "")
-    text = _FWD_SUFFIX.sub("", text)
-    return " ".join(text.split()).casefold()
+    return subject_key(subject)[0]
 
 
 def is_reply_subject(subject: str) -> bool:
