@@ -2,7 +2,8 @@
 
 Initial sync (and the resumption of one that stopped): UID SEARCH (within the window),
 diff against the store, fetch the missing messages' headers newest first in chunks,
-parse them in a worker and ingest each chunk in one transaction.  The folder's sync
+parse them in a worker process (in a thread until it is up) and ingest whole chunks per
+transaction (the chunks parsed while the previous write ran go together).  The folder's sync
 state is written only when the folder is complete, so an interrupted sync (pause,
 cancellation, a dropped server) resumes by the same diff: never a duplicate (the store
 dedupes by folder + UID), never a gap.
@@ -119,24 +120,48 @@ def _unpack(parsed: Parsed) -> list[PreparedMessage]:
     return unpack_prepared(parsed) if isinstance(parsed, bytes) else list(parsed)
 
 
-def _start(executor: Executor | None) -> Future[None] | None:
-    if executor is None:
-        return None
-    try:
-        return executor.submit(warm_up)
-    except Exception as exc:  # a broken pool (BrokenProcessPool) or one shut down
+class _Parsers:
+    """Where header chunks are parsed: in one thread (chunks finish in order) until the
+    worker process is up — a spawned worker takes ~0.4 s to start — then in the worker,
+    which answers with a packed blob.  A worker that fails to start leaves everything in
+    the thread (logged once)."""
+
+    def __init__(self, config: ImapConfig, count: int) -> None:
+        self.pool = _executor(config, count)
+        self.thread = ThreadPoolExecutor(1, "imap-parse")
+        self.warm: Future[None] | None = None
+        if self.pool is not None:
+            try:
+                self.warm = self.pool.submit(warm_up)
+            except Exception as exc:  # a broken pool (BrokenProcessPool) or one shut down
+                self._give_up(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
         _log.warning("header parsing stays in a thread: the worker process failed: %s", exc)
-        return None
+        self.warm = None
 
+    def _pool_ready(self) -> bool:
+        if self.warm is None or not self.warm.done():
+            return False
+        exc = self.warm.exception()
+        if exc is not None:
+            self._give_up(exc)
+            return False
+        return True
 
-def _ready(warm: Future[None] | None) -> bool:
-    if warm is None or not warm.done():
-        return False
-    if warm.exception() is not None:
-        _log.warning("header parsing stays in a thread: the worker process failed: %s",
-                     warm.exception())
-        return False
-    return True
+    def submit(self, store: Store, account: str, folder: str, data: list[object],
+               uids: list[int]) -> asyncio.Future[Parsed]:
+        loop = asyncio.get_running_loop()
+        if self._pool_ready():
+            return loop.run_in_executor(self.pool, prepare_header_blob, store.codec, account,
+                                        folder, data, uids)
+        return loop.run_in_executor(self.thread, prepare_header_data, store.codec, account,
+                                    folder, data, uids)
+
+    def shutdown(self) -> None:
+        self.thread.shutdown(wait=False, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def fetch_headers(
@@ -153,11 +178,7 @@ async def fetch_headers(
     local ids, finished).  Each write is one transaction of whole chunks (the ones parsed
     while the previous write ran, up to ``_GROUP_MESSAGES``: when writing is the slow
     stage, fewer, bigger commits): stopping leaves no half chunk."""
-    loop = asyncio.get_running_loop()
-    executor = _executor(config, len(uids))
-    # a spawned worker takes ~0.4 s to start: chunks are parsed in a thread until it is up
-    warm = _start(executor)
-    thread = ThreadPoolExecutor(1, "imap-parse")  # one chunk at a time: they finish in order
+    parsers = _Parsers(config, len(uids))
     queue: asyncio.Queue[asyncio.Future[Parsed] | None] = asyncio.Queue(_INFLIGHT)
     ids: list[int] = []
     writing: list[asyncio.Future[RemoteIngest]] = []
@@ -206,14 +227,7 @@ async def fetch_headers(
             if consumer.done():
                 break
             data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
-            future: asyncio.Future[Parsed]
-            if _ready(warm):  # packed for the pipe back
-                future = loop.run_in_executor(executor, prepare_header_blob, store.codec,
-                                              account, folder, data, chunk)
-            else:
-                future = loop.run_in_executor(thread, prepare_header_data, store.codec,
-                                              account, folder, data, chunk)
-            await queue.put(future)
+            await queue.put(parsers.submit(store, account, folder, data, chunk))
         await queue.put(None)
         await consumer
     except BaseException:
@@ -222,9 +236,7 @@ async def fetch_headers(
         await asyncio.gather(consumer, *writing, return_exceptions=True)
         raise
     finally:
-        thread.shutdown(wait=False, cancel_futures=True)
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        parsers.shutdown()
     return ids, finished
 
 
