@@ -218,17 +218,28 @@ async def fetch_headers(
             progress.advance(len(prepared))
 
     consumer = asyncio.create_task(consume())
+
+    async def put(item: asyncio.Future[Parsed] | None) -> None:
+        """Queue ``item``, unless the consumer stops first (a failed write): then its
+        error is raised here instead of waiting forever for room in the queue."""
+        putting = asyncio.ensure_future(queue.put(item))
+        await asyncio.wait((putting, consumer), return_when=asyncio.FIRST_COMPLETED)
+        if not putting.done():
+            putting.cancel()
+            if item is not None:
+                item.cancel()
+        if consumer.done():
+            consumer.result()  # the write's error (it only ends by itself after None)
+
     finished = True
     try:
         for chunk in chunked(uids, config.fetch_chunk):
             if pause is not None and pause.is_set():
                 finished = False
                 break
-            if consumer.done():
-                break
             data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
-            await queue.put(parsers.submit(store, account, folder, data, chunk))
-        await queue.put(None)
+            await put(parsers.submit(store, account, folder, data, chunk))
+        await put(None)
         await consumer
     except BaseException:
         consumer.cancel()

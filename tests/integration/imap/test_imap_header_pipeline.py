@@ -4,6 +4,7 @@ and chunks parsed during a slow write are committed together (whole chunks, boun
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import time
@@ -16,6 +17,7 @@ import pytest
 
 from services.email.imap import ImapConfig, ImapService
 from services.email.imap import sync as imap_sync
+from services.errors import StoreError
 from services.security.secrets import MemorySecrets
 from services.store import Store
 from services.store.syncstate import remote_ids
@@ -128,3 +130,38 @@ async def test_chunks_parsed_during_a_slow_write_commit_together(
     assert sum(sizes) == COUNT and max(sizes) == 21 and all(n % 7 == 0 for n in sizes[:-1])
     order = [uid for batch in batches for uid in batch]
     assert order == sorted(order, reverse=True)  # still newest first, each message once
+
+
+async def test_a_failing_write_ends_the_sync_with_its_error_instead_of_hanging(
+    mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_ingest = imap_sync.ingest_remote
+    calls: list[int] = []
+
+    def failing(store: Store, prepared: list[Any], **kw: Any) -> Any:
+        calls.append(len(prepared))
+        if len(calls) == 2:
+            time.sleep(0.3)  # the producer fills the queue meanwhile
+            raise StoreError("disk full")
+        return real_ingest(store, prepared, **kw)
+
+    monkeypatch.setattr(imap_sync, "ingest_remote", failing)
+    monkeypatch.setattr(imap_sync, "_INFLIGHT", 1)
+    monkeypatch.setattr(imap_sync, "_GROUP_MESSAGES", 7)  # one chunk a write
+    store = Store.open(tmp_path / "fail.sqlite3")
+    try:
+        account = store.ensure_account("w", "imap")
+        secrets = MemorySecrets()
+        secrets.set("w", "password", mailbox.users["alice"])
+        config = ImapConfig.from_mapping({
+            "host": mailbox.host, "port": mailbox.imap_port, "security": "plain",
+            "allow_plaintext": True, "username": "alice", "fetch_chunk": 7,
+            "parse_workers": 0, "include_folders": ["INBOX"], "timeout": 30.0,
+        })
+        service = ImapService(account, store, config, secrets)
+        with pytest.raises(StoreError, match="disk full"):  # a local error: raised, at once
+            await asyncio.wait_for(service.sync(), 30)
+        await service.aclose()
+        assert len(remote_ids(store, "w", "INBOX")) == 7  # the first chunk, committed
+    finally:
+        store.close()
