@@ -17,7 +17,11 @@ import imaplib
 import re
 from typing import Any
 
-__all__ = ["run_fetch"]
+__all__ = ["MAX_LITERAL", "run_fetch"]
+
+#: The largest literal read (a server announcing more is refused before anything is
+#: allocated: a hostile ``{99999999999}`` must not take the memory with it).
+MAX_LITERAL = 512 * 1024 * 1024
 
 _LITERAL = re.compile(rb".*\{(\d+)\}\Z", re.S)
 _STATUS = re.compile(rb"\* (\d+) ([A-Z-]+)(?: (.*))?\Z", re.S)
@@ -74,6 +78,14 @@ def _read(imap: Any, tag: bytes) -> tuple[str, list[Any]]:
             raise imaplib.IMAP4.abort(dat.decode("ascii", "replace"))
         store = append if typ == "FETCH" else (lambda item, t=typ: imap._append_untagged(t, item))
         while dat.endswith(b"}") and (lit := _LITERAL.match(dat)) is not None:
-            store((dat, imap.read(int(lit.group(1)))))
+            size = int(lit.group(1))
+            if size > MAX_LITERAL:
+                raise imaplib.IMAP4.abort(
+                    f"the server announced a {size:,}-byte literal (the limit is "
+                    f"{MAX_LITERAL:,}): {dat[:80]!r}")
+            literal = imap.read(size)
+            if len(literal) != size:
+                raise imaplib.IMAP4.abort("socket error: EOF inside a literal")
+            store((dat, literal))
             dat = _line(imap)
         store(dat)

@@ -1,8 +1,11 @@
-"""The lean FETCH reader gives exactly what imaplib gives, against a real Dovecot."""
+"""The lean FETCH reader gives exactly what imaplib gives, against a real Dovecot, and a
+clear error for what a hostile server sends (a loopback server that only pretends)."""
 
 from __future__ import annotations
 
 import imaplib
+import socket
+import threading
 from typing import Any
 
 import pytest
@@ -84,3 +87,48 @@ def test_bye_aborts(mailbox: DovecotServer) -> None:
         mailbox.doveadm("kick", "alice")
         with pytest.raises((imaplib.IMAP4.abort, OSError)):
             run_fetch(client._imap, "1:* (UID)")
+
+
+class HostileServer:
+    """A loopback server that greets like IMAP and answers a FETCH with ``answer``, then
+    hangs up: what a broken or malicious server can send."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1] hostile\r\n")
+            for line in lines:
+                tag = line.split(b" ", 1)[0]
+                if b"FETCH" in line:
+                    conn.sendall(self.answer.replace(b"TAG", tag))
+                    return
+                conn.sendall(tag + b" OK done\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize(("answer", "error"), [
+    (b"* 1 FETCH (UID 1 BODY[] {99999999999}\r\n", "limit"),
+    (b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly a few bytes", "EOF inside a literal"),
+    (b"* 1 FETCH (UID 1 FLAGS ())\r\nnot imap at all\r\n", "unexpected response"),
+    (b"* 1 FETCH (UID 1 FLAGS ())", "unterminated line"),
+    (b"", "EOF"),
+])
+def test_a_hostile_answer_is_a_clear_error(answer: bytes, error: str) -> None:
+    server = HostileServer(answer)
+    try:
+        imap = imaplib.IMAP4("127.0.0.1", server.port, timeout=5)
+        with pytest.raises(imaplib.IMAP4.abort, match=error):
+            run_fetch(imap, "1:* (UID BODY[])")
+        imap.shutdown()
+    finally:
+        server.close()
