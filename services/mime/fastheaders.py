@@ -260,8 +260,9 @@ _roots: dict[_RootKey, _RootInfo] = {}
 
 
 def _root_part(message: Message, first: dict[str, str], warnings: list[str]) -> None:
-    """What parse_message's walker makes of the root of a body-less message (it depends
-    only on four header values, which repeat across a mailbox: memoised)."""
+    """What parse_message's walker makes of the root of a body-less message.  It depends
+    only on the root's type, charset and name, disposition, id and transfer encoding,
+    which repeat across a mailbox: memoised on those."""
     ctype, params = split_params(first.get("content-type"))  # (the boundary is unique)
     key = (ctype, params.get("charset"), params.get("name"), first.get("content-disposition"),
            first.get("content-id"), first.get("content-transfer-encoding"))

@@ -123,8 +123,8 @@ class PreparedMessage(NamedTuple):
 
 
 def pack_prepared(batch: Sequence[PreparedMessage]) -> bytes:
-    """A batch as one ``marshal`` blob, for a worker process's answer: about twice as fast
-    both ways as pickling the named tuples.  Only for a pipe between processes of the same
+    """A batch as one ``marshal`` blob, for a worker process's answer: about 1.5× as fast
+    both ways as pickling it.  Only for a pipe between processes of the same
     interpreter (``marshal`` is neither stable across versions nor safe for untrusted
     data)."""
     return marshal.dumps([tuple(p) for p in batch])

@@ -49,18 +49,23 @@ def _warm_pool(config: ImapConfig, count: int) -> Executor:
     return pool
 
 
+def _service(server: DovecotServer, store: Store, workers: int) -> ImapService:
+    """alice's INBOX in chunks of 7, parsed in ``workers`` processes (0: a thread)."""
+    account = store.ensure_account("w", "imap")
+    secrets = MemorySecrets()
+    secrets.set("w", "password", server.users["alice"])
+    config = ImapConfig.from_mapping({
+        "host": server.host, "port": server.imap_port, "security": "plain",
+        "allow_plaintext": True, "username": "alice", "fetch_chunk": 7,
+        "parse_workers": workers, "include_folders": ["INBOX"], "timeout": 30.0,
+    })
+    return ImapService(account, store, config, secrets)
+
+
 async def _sync(server: DovecotServer, path: Path, workers: int) -> dict[str, tuple[object, ...]]:
     store = Store.open(path)
     try:
-        account = store.ensure_account("w", "imap")
-        secrets = MemorySecrets()
-        secrets.set("w", "password", server.users["alice"])
-        config = ImapConfig.from_mapping({
-            "host": server.host, "port": server.imap_port, "security": "plain",
-            "allow_plaintext": True, "username": "alice", "fetch_chunk": 7,
-            "parse_workers": workers, "include_folders": ["INBOX"], "timeout": 30.0,
-        })
-        service = ImapService(account, store, config, secrets)
+        service = _service(server, store, workers)
         report = await service.sync()
         await service.aclose()
         assert report.added == COUNT and report.errors == []
@@ -150,15 +155,7 @@ async def test_a_failing_write_ends_the_sync_with_its_error_instead_of_hanging(
     monkeypatch.setattr(imap_sync, "_GROUP_MESSAGES", 7)  # one chunk a write
     store = Store.open(tmp_path / "fail.sqlite3")
     try:
-        account = store.ensure_account("w", "imap")
-        secrets = MemorySecrets()
-        secrets.set("w", "password", mailbox.users["alice"])
-        config = ImapConfig.from_mapping({
-            "host": mailbox.host, "port": mailbox.imap_port, "security": "plain",
-            "allow_plaintext": True, "username": "alice", "fetch_chunk": 7,
-            "parse_workers": 0, "include_folders": ["INBOX"], "timeout": 30.0,
-        })
-        service = ImapService(account, store, config, secrets)
+        service = _service(mailbox, store, workers=0)
         with pytest.raises(StoreError, match="disk full"):  # a local error: raised, at once
             await asyncio.wait_for(service.sync(), 30)
         await service.aclose()
