@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from services.mime.headers import (
     HeaderMap,
@@ -40,9 +41,11 @@ from services.mime.headers import (
     split_params,
 )
 from services.mime.text import decode_bytes, decode_transfer
-from services.models import Address, Attachment, ChannelKind, Message, MessagePart
+from services.models import Address, Attachment, ChannelKind, Message, MessagePart, Priority
 
-__all__ = ["parse_header_fields", "parse_headers"]
+__all__ = [
+    "HeaderValues", "header_values", "parse_header_fields", "parse_headers", "root_attachment",
+]
 
 _MAX_BLOCK = 65_536
 _CACHE_MAX = 32768
@@ -192,9 +195,66 @@ def _parse_or_fallback(
     return message
 
 
+_RootKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
+# parts, the root attachment's fields (or None), body_html, warnings
+_RootInfo = tuple[tuple[MessagePart, ...], tuple[str, str, str, str | None, bool] | None,
+                  str | None, tuple[str, ...]]
+_roots: dict[_RootKey, _RootInfo] = {}
+
+
+class HeaderValues(NamedTuple):
+    """What a header block says, decoded: everything ``parse_headers`` puts in a Message
+    (:func:`header_values` gives it without building one)."""
+
+    headers: HeaderMap
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    bcc: tuple[Address, ...]
+    reply_to: tuple[Address, ...]
+    subject: str
+    date: datetime | None
+    received_at: datetime | None
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    priority: Priority
+    root: _RootInfo
+    warnings: tuple[str, ...]
+
+
+def header_values(raw: bytes) -> HeaderValues | None:
+    """:func:`parse_header_fields`'s values for a usual block, without the Message (a
+    header sync turns them into rows at once); None for a block only ``parse_message``
+    reads right (see the module docstring)."""
+    try:
+        return _values(raw, False)
+    except (_Unusual, RecursionError):
+        return None
+    except Exception:  # pragma: no cover - a bug here must not lose the message
+        return None
+
+
 def _parse(
     raw: bytes, account: str, folder: str, remote_id: str | None, full: bool = True
 ) -> Message:
+    v = _values(raw, full)
+    message = Message(channel=ChannelKind.EMAIL, account=account, folder=folder,
+                      remote_id=remote_id, size=len(raw), headers=v.headers, sender=v.sender,
+                      to=v.to, cc=v.cc, bcc=v.bcc, reply_to=v.reply_to, subject=v.subject,
+                      date=v.date, received_at=v.received_at, message_id=v.message_id,
+                      in_reply_to=v.in_reply_to, references=v.references,
+                      priority=v.priority, parse_warnings=v.warnings)
+    parts, attachment, html, _ = v.root
+    message.parts = parts
+    if html is not None:
+        message.body_html = html
+    if attachment is not None:
+        message.attachments = [root_attachment(attachment)]
+    return message
+
+
+def _values(raw: bytes, full: bool) -> HeaderValues:
     if len(raw) > _MAX_BLOCK:
         raise _Unusual
     pairs = _split(raw.decode("ascii", "surrogateescape"))
@@ -218,48 +278,52 @@ def _parse(
             headers.add(name, _decode(value, warnings))
         elif "=?" in value or not value.isascii():
             _decode(value, warnings)  # only for its warnings (plain ASCII gives none)
-    message = Message(channel=ChannelKind.EMAIL, account=account, folder=folder,
-                      remote_id=remote_id, size=len(raw))
-    message.headers = headers
     senders = _addrs(address_raw.get("from")) or _addrs(address_raw.get("sender"))
-    message.sender = senders[0] if senders else None
-    if message.sender is None:
+    sender = senders[0] if senders else None
+    if sender is None:
         warnings.append("missing From header")
-    message.to = _addrs(address_raw.get("to"))
-    message.cc = _addrs(address_raw.get("cc"))
-    message.bcc = _addrs(address_raw.get("bcc"))
-    message.reply_to = _addrs(address_raw.get("reply-to"))
-    message.subject = headers.get("subject", "").replace("\t", " ")
     date_raw = first.get("date")
+    date = None
     if date_raw is None:
         warnings.append("missing Date header")
     else:
-        message.date = _date(date_raw)
-        if message.date is None:
+        date = _date(date_raw)
+        if date is None:
             warnings.append(f"unparseable Date header {date_raw.strip()[:80]!r}")
+    received_at = None
     received = first.get("received") if full else None
     if full and received and ";" in received:
-        message.received_at = _date(received.rsplit(";", 1)[1])
-    message.message_id = parse_msgid(first.get("message-id"))
-    if message.message_id is None:
+        received_at = _date(received.rsplit(";", 1)[1])
+    message_id = parse_msgid(first.get("message-id"))
+    if message_id is None:
         warnings.append("missing Message-ID header")
-    message.in_reply_to = parse_msgid(first.get("in-reply-to"))
-    message.references = parse_msgid_list(first.get("references"))
+    priority = Priority.NORMAL
     if full or len(headers) > ("subject" in headers):  # else no priority header: NORMAL
-        message.priority = parse_priority(headers)
-    _root_part(message, first, warnings)
-    message.parse_warnings = tuple(dict.fromkeys(warnings))
-    return message
+        priority = parse_priority(headers)
+    root = _root(first)
+    warnings.extend(root[3])
+    return HeaderValues(
+        headers=headers, sender=sender, to=_addrs(address_raw.get("to")),
+        cc=_addrs(address_raw.get("cc")), bcc=_addrs(address_raw.get("bcc")),
+        reply_to=_addrs(address_raw.get("reply-to")),
+        subject=headers.get("subject", "").replace("\t", " "), date=date,
+        received_at=received_at, message_id=message_id,
+        in_reply_to=parse_msgid(first.get("in-reply-to")),
+        references=parse_msgid_list(first.get("references")), priority=priority, root=root,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
 
 
-_RootKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
-# parts, the root attachment's fields (or None), body_html, warnings
-_RootInfo = tuple[tuple[MessagePart, ...], tuple[str, str, str, str | None, bool] | None,
-                  str | None, tuple[str, ...]]
-_roots: dict[_RootKey, _RootInfo] = {}
+def root_attachment(fields: tuple[str, str, str, str | None, bool]) -> Attachment:
+    """The Attachment a single-part root makes (from :attr:`HeaderValues.root`)."""
+    filename, ctype, part_id, content_id, inline = fields
+    return Attachment(filename=filename, content_type=ctype, size=0, part_id=part_id,
+                      content_id=content_id, inline=inline)
 
 
-def _root_part(message: Message, first: dict[str, str], warnings: list[str]) -> None:
+
+
+def _root(first: dict[str, str]) -> _RootInfo:
     """What parse_message's walker makes of the root of a body-less message.  It depends
     only on the root's type, charset and name, disposition, id and transfer encoding,
     which repeat across a mailbox: memoised on those."""
@@ -270,16 +334,7 @@ def _root_part(message: Message, first: dict[str, str], warnings: list[str]) -> 
     if info is None:
         info = _root_info(*key)
         _remember(_roots, key, info)  # type: ignore[arg-type]
-    parts, attachment, html, found = info
-    message.parts = parts
-    if html is not None:
-        message.body_html = html
-    if attachment is not None:
-        filename, ctype, part_id, content_id, inline = attachment
-        message.attachments = [Attachment(filename=filename, content_type=ctype, size=0,
-                                          part_id=part_id, content_id=content_id,
-                                          inline=inline)]
-    warnings.extend(found)
+    return info
 
 
 def _root_info(ctype: str, charset: str | None, name: str | None, disp_raw: str | None,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from services.mime.fastheaders import HeaderValues, root_attachment
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
 from services.store.fieldterms import fields_text
@@ -35,6 +36,7 @@ __all__ = [
     "fts_values",
     "pack_prepared",
     "prepare",
+    "prepare_header_values",
     "to_epoch",
     "unpack_prepared",
 ]
@@ -157,16 +159,14 @@ def fts_values(
             fields_text(subject, sender, to, cc, bcc, names))
 
 
-def _participants(message: Message) -> tuple[Participant, ...]:
+def _participants(
+    sender: Address | None, parties: tuple[tuple[Address, ...], ...]
+) -> tuple[Participant, ...]:
+    """Rows for the sender and the (to, cc, bcc, reply-to) address tuples."""
     rows: list[Participant] = []
-    groups: tuple[tuple[int, tuple[Address, ...]], ...] = (
-        (ROLE_FROM, (message.sender,) if message.sender else ()),
-        (ROLE_TO, message.to),
-        (ROLE_CC, message.cc),
-        (ROLE_BCC, message.bcc),
-        (ROLE_REPLY_TO, message.reply_to),
-    )
-    for role, addresses in groups:
+    if sender:
+        rows.append((ROLE_FROM, 0, sender.address, sender.name))
+    for role, addresses in enumerate(parties, ROLE_TO):
         for pos, addr in enumerate(addresses):
             rows.append((role, pos, addr.address, addr.name))
     return tuple(rows)
@@ -212,52 +212,94 @@ def prepare(
 ) -> PreparedMessage:
     """Hash, compress and encode one message for :meth:`Store.ingest_prepared`
     (``compress=False``: the raw is stored uncompressed, see :func:`encode_blob`)."""
+    return _assemble(
+        raw, codec, compress,
+        account=message.account, folder=message.folder, channel=str(message.channel),
+        remote_id=message.remote_id, message_id=message.message_id,
+        in_reply_to=message.in_reply_to, references=message.references,
+        conversation=_conversation(message), sender=message.sender,
+        parties=(message.to, message.cc, message.bcc, message.reply_to),
+        subject=message.subject, date=message.date, received_at=message.received_at,
+        flags=flags_to_bits(message.flags), priority=int(message.priority),
+        size=message.size, snippet=_snippet(message), body=message.body_text,
+        attachments=message.attachments, parse_warnings=tuple(message.parse_warnings),
+        labels=labels,
+    )
+
+
+def prepare_header_values(
+    values: HeaderValues, raw: bytes, codec: Codec, *, account: str, folder: str,
+    remote_id: str, flags: int, size: int, received_at: datetime | None,
+) -> PreparedMessage:
+    """What ``prepare`` makes of ``parse_header_fields(raw)`` carrying the server's flag
+    bits, size and arrival time, straight from the header values (no Message is built;
+    a header sync prepares thousands a second).  The raw header block is kept as it is."""
+    root = values.root[1]
+    return _assemble(
+        raw, codec, False,
+        account=account, folder=folder, channel=ChannelKind.EMAIL.value, remote_id=remote_id,
+        message_id=values.message_id, in_reply_to=values.in_reply_to,
+        references=values.references, conversation=None, sender=values.sender,
+        parties=(values.to, values.cc, values.bcc, values.reply_to), subject=values.subject,
+        date=values.date, received_at=received_at, flags=flags, priority=int(values.priority),
+        size=max(size, len(raw)), snippet="", body="",
+        attachments=[root_attachment(root)] if root is not None else [],
+        parse_warnings=values.warnings, labels=(),
+    )
+
+
+def _assemble(
+    raw: bytes, codec: Codec, compress: bool, *, account: str, folder: str, channel: str,
+    remote_id: str | None, message_id: str | None, in_reply_to: str | None,
+    references: tuple[str, ...], conversation: str | None, sender: Address | None,
+    parties: tuple[tuple[Address, ...], ...], subject: str, date: datetime | None,
+    received_at: datetime | None, flags: int, priority: int, size: int, snippet: str,
+    body: str, attachments: list[Attachment], parse_warnings: tuple[str, ...],
+    labels: tuple[str, ...],
+) -> PreparedMessage:
     sha = hashlib.sha256(raw).hexdigest()
     raw_codec, raw_data = encode_blob(raw, codec, compress=compress)
-    body = message.body_text
     text_key: str | None = None
     text_codec, text_data = "", b""
     if body:
         body_bytes = body.encode("utf-8", "surrogatepass")
         text_key = f"text:{sha}"  # derived from the raw: shared only with the same raw
         text_codec, text_data = encode_blob(body_bytes, codec)
-    participants = _participants(message)
-    attachments = _attachment_rows(message.attachments)
-    sender = message.sender
-    subject = message.subject
+    participants = _participants(sender, parties)
+    rows = _attachment_rows(attachments)
     key, reply = subject_key(subject) if subject else ("", False)
     return PreparedMessage(
-        account=message.account,
-        folder=message.folder,
-        channel=str(message.channel),
-        remote_id=message.remote_id,
-        message_id=message.message_id or None,
-        in_reply_to=message.in_reply_to or None,
-        refs=tuple(r for r in message.references if r),
-        conversation=_conversation(message),
+        account=account,
+        folder=folder,
+        channel=channel,
+        remote_id=remote_id,
+        message_id=message_id or None,
+        in_reply_to=in_reply_to or None,
+        refs=tuple(r for r in references if r),
+        conversation=conversation,
         sender_addr=sender.address if sender else "",
         sender_name=sender.name if sender else "",
         subject=subject,
-        date=to_epoch(message.date),
-        received_at=to_epoch(message.received_at),
-        flags=flags_to_bits(message.flags),
-        priority=int(message.priority),
-        size=message.size or len(raw),
-        snippet=_snippet(message),
-        has_attachments=any(not a.inline for a in message.attachments),
+        date=to_epoch(date),
+        received_at=to_epoch(received_at),
+        flags=flags,
+        priority=priority,
+        size=size or len(raw),
+        snippet=snippet,
+        has_attachments=any(not a.inline for a in attachments),
         sha256=sha,
         raw_codec=raw_codec,
         raw_data=raw_data,
         text_key=text_key,
         text_codec=text_codec,
         text_data=text_data,
-        parse_warnings=tuple(message.parse_warnings),
+        parse_warnings=parse_warnings,
         participants=participants,
-        attachments=attachments,
+        attachments=rows,
         labels=labels,
         subject_key=key,
         reply_subject=reply,
-        fts=fts_values(subject, participants, body, [a[1] for a in attachments]),
+        fts=fts_values(subject, participants, body, [a[1] for a in rows]),
     )
 
 

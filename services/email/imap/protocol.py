@@ -14,7 +14,13 @@ from enum import StrEnum
 
 from services.models import Flag, Message
 from services.store.blobs import Codec
-from services.store.prepare import PreparedMessage, flags_to_bits, pack_prepared, prepare
+from services.store.prepare import (
+    PreparedMessage,
+    flags_to_bits,
+    pack_prepared,
+    prepare,
+    prepare_header_values,
+)
 from services.store.syncstate import SyncState
 
 __all__ = [
@@ -188,13 +194,20 @@ def prepare_fetched(
 def prepare_headers(
     codec: Codec, account: str, folder: str, items: Sequence[FetchedMessage]
 ) -> list[PreparedMessage]:
-    """Parse and prepare a chunk of header blocks (``BODY[HEADER]``) with the header-only
-    fast path (:func:`services.mime.fastheaders.parse_headers`)."""
-    from services.mime.fastheaders import parse_header_fields
+    """Prepare a chunk of header blocks (``BODY[HEADER]``): straight from the header values
+    (:func:`services.mime.fastheaders.header_values`), or through ``parse_message`` for a
+    block only it reads right; the same rows either way as ``prepare(parse_header_fields)``."""
+    from services.mime.fastheaders import header_values, parse_header_fields
 
     out: list[PreparedMessage] = []
     for item in items:
         data = item.data
+        values = header_values(data)
+        if values is not None:
+            out.append(prepare_header_values(
+                values, data, codec, account=account, folder=folder, remote_id=str(item.uid),
+                flags=flags_to_bits(item.flags), size=item.size, received_at=item.internaldate))
+            continue
         message = parse_header_fields(data, account=account, folder=folder,
                                       remote_id=str(item.uid))
         message.flags = item.flags
