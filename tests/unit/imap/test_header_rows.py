@@ -30,8 +30,9 @@ def through_message(item: FetchedMessage) -> PreparedMessage:
     return prepare(message, item.data, CODEC, compress=False)
 
 
-def check(block: bytes, size: int = 0, flags: frozenset[Flag] = frozenset()) -> None:
-    item = FetchedMessage(uid=7, flags=flags, size=size, internaldate=ARRIVED, data=block)
+def check(block: bytes, size: int = 0, flags: frozenset[Flag] = frozenset(),
+          arrived: datetime | None = ARRIVED) -> None:
+    item = FetchedMessage(uid=7, flags=flags, size=size, internaldate=arrived, data=block)
     assert prepare_headers(CODEC, "a", "INBOX", [item]) == [through_message(item)]
 
 
@@ -55,6 +56,7 @@ def test_the_corpus() -> None:
 ])
 def test_odd_blocks(block: bytes) -> None:
     check(block)
+    check(block, size=10**6, arrived=None)  # no INTERNALDATE; the server's size is bigger
 
 
 @settings(max_examples=300, deadline=None)
