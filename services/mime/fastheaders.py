@@ -200,6 +200,7 @@ _RootKey = tuple[str, str | None, str | None, str | None, str | None, str | None
 _RootInfo = tuple[tuple[MessagePart, ...], tuple[str, str, str, str | None, bool] | None,
                   str | None, tuple[str, ...]]
 _roots: dict[_RootKey, _RootInfo] = {}
+_roots_raw: dict[tuple[str | None, ...], _RootInfo] = {}  # the same, by the raw values
 
 
 class HeaderValues(NamedTuple):
@@ -327,13 +328,19 @@ def _root(first: dict[str, str]) -> _RootInfo:
     """What parse_message's walker makes of the root of a body-less message.  It depends
     only on the root's type, charset and name, disposition, id and transfer encoding,
     which repeat across a mailbox: memoised on those."""
-    ctype, params = split_params(first.get("content-type"))  # (the boundary is unique)
-    key = (ctype, params.get("charset"), params.get("name"), first.get("content-disposition"),
+    raw = (first.get("content-type"), first.get("content-disposition"),
            first.get("content-id"), first.get("content-transfer-encoding"))
+    info = _roots_raw.get(raw)
+    if info is not None:
+        return info
+    ctype, params = split_params(raw[0])
+    key = (ctype, params.get("charset"), params.get("name"), *raw[1:])
     info = _roots.get(key)
     if info is None:
         info = _root_info(*key)
         _remember(_roots, key, info)  # type: ignore[arg-type]
+    if not ctype.startswith("multipart/"):  # (a multipart type's boundary is unique)
+        _remember(_roots_raw, raw, info)  # type: ignore[arg-type]
     return info
 
 
