@@ -29,8 +29,9 @@ _FOLDER_ROLES = {
 _INSERT_MESSAGE = """
 INSERT INTO messages (account_id, folder_id, channel, remote_id, message_id, in_reply_to,
     refs, thread_id, conversation, sender_addr, sender_name, subject, date, received_at,
-    flags, priority, size, snippet, has_attachments, raw_key, text_key, sha256, parse_warnings)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    flags, priority, size, snippet, has_attachments, raw_key, text_key, sha256, parse_warnings,
+    body_state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_FTS = INSERT_FTS
 _DELETE_FTS = DELETE_FTS
@@ -279,6 +280,7 @@ def _insert_one(
     updated: list[int],
     by_content: bool,
     pending: _Pending,
+    body_state: int,
 ) -> int | None:
     channel = p.channel or str(ChannelKind.EMAIL)
     acc = state.account_id(conn, p.account, channel)
@@ -295,7 +297,7 @@ def _insert_one(
         (acc, folder, channel, p.remote_id, p.message_id, p.in_reply_to, " ".join(p.refs),
          tid, p.conversation, p.sender_addr, p.sender_name, p.subject, p.date, p.received_at,
          p.flags, p.priority, p.size, p.snippet, int(p.has_attachments), p.sha256, p.text_key,
-         p.sha256, warnings_json(p.parse_warnings)),
+         p.sha256, warnings_json(p.parse_warnings), body_state),
     )
     mid = int(cur.lastrowid or 0)
     own = p.message_id if p.conversation is None else None
@@ -324,13 +326,15 @@ def ingest_batch(
     batch: Sequence[PreparedMessage],
     *,
     dedupe_content: bool = True,
+    body_state: int = 0,
 ) -> tuple[IngestResult, list[StoreEvent]]:
     """Insert one batch (the caller holds the transaction).
 
     A message is a duplicate when its account already has the same (folder, remote id);
     with ``dedupe_content`` (imports) also when the account has the same raw bytes
     anywhere.  Server accounts pass ``False``: the same bytes in two folders are two
-    server objects, each with its own flags and remote id.
+    server objects, each with its own flags and remote id.  ``body_state`` is stored on
+    every inserted row (``services.store.partial``: 1 for a header-only raw).
     """
     ids: list[int] = []
     updated: list[int] = []
@@ -339,7 +343,7 @@ def ingest_batch(
     pending.msgids.load(conn, [key for p in batch for key in _thread_keys(
         state.account_id(conn, p.account, p.channel or str(ChannelKind.EMAIL)), p)[0]])
     for p in batch:
-        mid = _insert_one(conn, state, p, updated, dedupe_content, pending)
+        mid = _insert_one(conn, state, p, updated, dedupe_content, pending, body_state)
         if mid is None:
             duplicates += 1
             continue

@@ -262,7 +262,16 @@ CREATE INDEX message_expiry_due ON message_expiry(expires_at);
 CREATE INDEX msgids_message ON msgids(message_id) WHERE message_id IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: every server ingest first asks whether the folder holds local copies without a
+# live remote id (services.store.partial: drafts, imports, copies orphaned by a UIDVALIDITY
+# change).  Without an index that question scanned the whole folder once per batch, which
+# made a big initial sync quadratic; this partial index holds only such copies.
+_V6 = """
+CREATE INDEX messages_orphan ON messages(folder_id)
+    WHERE (remote_id IS NULL OR remote_id LIKE 'stale:%');
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 def split_statements(script: str) -> list[str]:

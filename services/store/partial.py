@@ -15,7 +15,6 @@ message claimed.  Every function runs one transaction on the store's writer thre
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,16 +76,28 @@ def _account_id(store: Store, account: str) -> int:
     return int(rows[0][0])
 
 
-def _claim(conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage) -> int | None:
-    base = f"SELECT id FROM messages WHERE account_id = ? AND folder_id = ? AND {_ORPHAN}"
+#: Does the folder hold any orphan?  (Asked once per folder per batch: messages_orphan.)
+HAS_ORPHANS = f"SELECT 1 FROM messages WHERE folder_id = ? AND {_ORPHAN} LIMIT 1"
+
+
+def claim_probes(acc: int, folder: int, p: PreparedMessage) -> list[tuple[str, tuple[object, ...]]]:
+    """The queries that look for an orphaned local copy of ``p``, most specific first."""
+    # ``+folder_id``: probe by the message's own keys (message-id, sha, date indexes), not
+    # by walking messages_orphan, which after a UIDVALIDITY change holds the whole folder
+    base = f"SELECT id FROM messages WHERE account_id = ? AND +folder_id = ? AND {_ORPHAN}"
     probes: list[tuple[str, tuple[object, ...]]] = []
     if p.message_id:
         probes.append((" AND message_id = ?", (p.message_id,)))
     probes.append((" AND sha256 = ?", (p.sha256,)))
     if not p.message_id:
         probes.append((" AND subject = ? AND date IS ? AND size = ?", (p.subject, p.date, p.size)))
-    for extra, params in probes:
-        row = conn.execute(f"{base}{extra} ORDER BY id LIMIT 1", (acc, folder, *params)).fetchone()
+    return [(f"{base}{extra} ORDER BY id LIMIT 1", (acc, folder, *params))
+            for extra, params in probes]
+
+
+def _claim(conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage) -> int | None:
+    for sql, params in claim_probes(acc, folder, p):
+        row = conn.execute(sql, params).fetchone()
         if row is not None:
             return int(row[0])
     return None
@@ -111,10 +122,7 @@ def ingest_remote(
                 acc = state.account_id(conn, p.account, p.channel)
                 fid = state.folder_id(conn, acc, p.folder)
                 if fid not in orphans:
-                    orphans[fid] = conn.execute(
-                        f"SELECT 1 FROM messages WHERE folder_id = ? AND {_ORPHAN} LIMIT 1",
-                        (fid,),
-                    ).fetchone() is not None
+                    orphans[fid] = conn.execute(HAS_ORPHANS, (fid,)).fetchone() is not None
                 mid = _claim(conn, acc, fid, p) if orphans[fid] else None
                 if mid is None:
                     inserts.append(p)
@@ -124,13 +132,8 @@ def ingest_remote(
                     (p.remote_id, p.flags, mid),
                 )
                 claimed.append(mid)
-            result, events = ingest_batch(conn, state, inserts, dedupe_content=False)
-            if headers_only and result.ids:
-                conn.execute(
-                    "UPDATE messages SET body_state = ? WHERE id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (BODY_HEADERS, json.dumps(list(result.ids))),
-                )
+            result, events = ingest_batch(conn, state, inserts, dedupe_content=False,
+                                          body_state=BODY_HEADERS if headers_only else BODY_FULL)
         except BaseException:
             state.clear()  # ids cached during a rolled-back transaction are void
             raise

@@ -6,6 +6,7 @@ Certificate verification is always on (hostname included); a custom CA comes in 
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -21,6 +22,7 @@ Security = Literal["ssl", "starttls", "plain"]
 Auth = Literal["password", "xoauth2"]
 _SECURITY = ("ssl", "starttls", "plain")
 _AUTH = ("password", "xoauth2")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,76}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,10 @@ class ImapConfig:
     idle_refresh: float = 25 * 60.0  # re-IDLE before the server's 29-minute limit
     use_condstore: bool = True  # False: plain UIDNEXT/FLAGS sync (servers with broken modseqs)
     source_address: str | None = None  # bind the local side (multi-homed hosts)
+    # a header sync fetches the fields the store reads (protocol.SYNC_HEADER_FIELDS) and
+    # these; full_headers fetches every header (Received chains included) up front
+    extra_headers: tuple[str, ...] = ()
+    full_headers: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():
@@ -76,6 +82,13 @@ class ImapConfig:
             )
         if not (isinstance(self.fetch_chunk, int) and 1 <= self.fetch_chunk <= 10_000):
             raise ConfigurationError("imap: 'fetch_chunk' must be 1-10000")
+        bad = [h for h in self.extra_headers
+               if not isinstance(h, str) or not _HEADER_NAME.fullmatch(h)]
+        if bad:
+            raise ConfigurationError(
+                f"imap: 'extra_headers' must be header field names (letters, digits, '-'), "
+                f"not {', '.join(map(repr, bad))}"
+            )
         if not (isinstance(self.idle_refresh, int | float) and 1 <= self.idle_refresh <= 29 * 60):
             raise ConfigurationError("imap: 'idle_refresh' must be 1-1740 seconds (under 29 min)")
 
@@ -123,7 +136,7 @@ class ImapConfig:
         if missing:
             raise ConfigurationError(f"imap: missing required setting(s) {', '.join(missing)}")
         values = dict(cfg)
-        for key in ("include_folders", "exclude_folders", "idle_folders"):
+        for key in ("include_folders", "exclude_folders", "idle_folders", "extra_headers"):
             value = values.get(key)
             if isinstance(value, str):
                 values[key] = (value,)

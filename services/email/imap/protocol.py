@@ -24,7 +24,7 @@ from services.store.prepare import (
 from services.store.syncstate import SyncState
 
 __all__ = [
-    "HEADER_ITEMS",
+    "SYNC_HEADER_FIELDS",
     "FetchedMessage",
     "FolderStatus",
     "Mode",
@@ -36,6 +36,7 @@ __all__ = [
     "flag_updates",
     "flags_from_imap",
     "flags_to_imap",
+    "header_items",
     "parse_uid_set",
     "plan_folder",
     "prepare_fetched",
@@ -47,7 +48,17 @@ __all__ = [
     "warm_up",
 ]
 
-HEADER_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER]")
+#: The header fields a header sync fetches: every field the store reads from a header
+#: block (:func:`services.mime.fastheaders.header_values`) and the mailing-list fields
+#: (unsubscribe, list views).  As in Thunderbird's header sync, the rest of the header
+#: (Received chains, DKIM signatures: often most of its bytes) comes with the body.
+SYNC_HEADER_FIELDS = (
+    "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID",
+    "In-Reply-To", "References", "Content-Type", "Content-Disposition", "Content-ID",
+    "Content-Transfer-Encoding", "X-Priority", "Importance", "Priority", "X-MSMail-Priority",
+    "List-Id", "List-Unsubscribe",
+)
+_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE")
 _FLAG_NAMES: dict[bytes, Flag] = {
     b"\\seen": Flag.SEEN,
     b"\\flagged": Flag.FLAGGED,
@@ -109,6 +120,15 @@ def parse_uid_set(text: str | bytes) -> list[int]:
             a, b = int(lo), int(hi or lo)
             out.extend(range(min(a, b), max(a, b) + 1))
     return out
+
+
+def header_items(extra: Sequence[str] = (), *, full: bool = False) -> tuple[str, ...]:
+    """The FETCH items of a header sync: :data:`SYNC_HEADER_FIELDS` plus ``extra`` (names
+    checked by :class:`ImapConfig`), or with ``full`` the whole header block."""
+    if full:
+        return (*_ITEMS, "BODY.PEEK[HEADER]")
+    names = list(dict.fromkeys(f.upper() for f in (*SYNC_HEADER_FIELDS, *extra)))
+    return (*_ITEMS, f"BODY.PEEK[HEADER.FIELDS ({' '.join(names)})]")
 
 
 def chunked(uids: Sequence[int], size: int) -> list[list[int]]:
@@ -194,9 +214,10 @@ def prepare_fetched(
 def prepare_headers(
     codec: Codec, account: str, folder: str, items: Sequence[FetchedMessage]
 ) -> list[PreparedMessage]:
-    """Prepare a chunk of header blocks (``BODY[HEADER]``): straight from the header values
-    (:func:`services.mime.fastheaders.header_values`), or through ``parse_message`` for a
-    block only it reads right; the same rows either way as ``prepare(parse_header_fields)``."""
+    """Prepare a chunk of header blocks (``BODY[HEADER]`` or ``BODY[HEADER.FIELDS]``):
+    straight from the header values (:func:`services.mime.fastheaders.header_values`), or
+    through ``parse_message`` for a block only it reads right; the same rows either way
+    as ``prepare(parse_header_fields)``."""
     from services.mime.fastheaders import header_values, parse_header_fields
 
     out: list[PreparedMessage] = []
@@ -243,11 +264,13 @@ def prepare_header_blob(
 
 def warm_up() -> None:
     """Import what :func:`prepare_header_data` needs (a new worker process's first task)."""
+    import gc
     import importlib
 
     for module in ("services.email.imap.fetchparse", "services.mime.fastheaders",
                    "services.mime.parse"):
         importlib.import_module(module)
+    gc.freeze()  # what the imports made lives as long as the worker: no collection walks it
 
 
 # -- sync planning ---------------------------------------------------------------------

@@ -29,7 +29,6 @@ from datetime import date, timedelta
 from services.email.imap.client import ImapConnection
 from services.email.imap.config import ImapConfig
 from services.email.imap.protocol import (
-    HEADER_ITEMS,
     FolderStatus,
     Mode,
     SyncPlan,
@@ -37,6 +36,7 @@ from services.email.imap.protocol import (
     chunked,
     expunged_count,
     flag_updates,
+    header_items,
     plan_folder,
     prepare_header_blob,
     prepare_header_data,
@@ -231,13 +231,14 @@ async def fetch_headers(
         if consumer.done():
             consumer.result()  # the write's error (it only ends by itself after None)
 
+    items = header_items(config.extra_headers, full=config.full_headers)
     finished = True
     try:
         for chunk in chunked(uids, config.fetch_chunk):
             if pause is not None and pause.is_set():
                 finished = False
                 break
-            data = await conn.fetch_data(uid_set(chunk), HEADER_ITEMS)
+            data = await conn.fetch_data(uid_set(chunk), items)
             await put(parsers.submit(store, account, folder, data, chunk))
         await put(None)
         await consumer

@@ -1,4 +1,5 @@
-"""The newest-first page plans (date-index walk vs. hit lookup) give the same rows."""
+"""Query plans: the newest-first page plans (date-index walk vs. hit lookup) give the same
+rows; the server-ingest orphan probes read indexes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import services.store.store as store_module
+from services.mime.parse import parse_message
 from services.models import Flag
 from services.query.ast import And, FlagIs, Not, Term, TextField
 from services.store import Store
+from services.store.partial import HAS_ORPHANS, claim_probes
+from services.store.prepare import prepare
 from tests.unit.store.helpers import Q, item, make_raw
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -38,3 +42,28 @@ def test_page_plans_agree_with_a_full_sort(
         assert last.date is not None and last.id is not None
         after = store.page_after(Q(node), int(last.date.timestamp()), last.id, 6)
         assert [m.id for m in after] == expected[6:12]
+
+
+def _plan(store: Store, sql: str, params: tuple[object, ...]) -> str:
+    return " ".join(str(r[3]) for r in store.read_rows(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+def test_the_orphan_check_of_every_server_batch_reads_an_index_not_the_folder(
+    store: Store,
+) -> None:
+    """Asked once per folder per ingested batch: a folder scan made big syncs quadratic."""
+    assert "USING INDEX messages_orphan" in _plan(store, HAS_ORPHANS, (1,))
+
+
+def test_orphan_claims_probe_by_the_message_s_own_keys(store: Store) -> None:
+    """After a UIDVALIDITY change messages_orphan holds the whole folder: a claim walking it
+    would be linear per message, so each probe must use the message-id / sha index."""
+    raw = make_raw(1)
+    p = prepare(parse_message(raw, account="a", folder="F", remote_id="1"), raw, store.codec)
+    assert p.message_id
+    probes = claim_probes(1, 2, p)
+    assert "USING INDEX messages_msgid" in _plan(store, *probes[0])
+    assert "USING INDEX messages_sha" in _plan(store, *probes[1])
+    no_id = p._replace(message_id=None)
+    plans = [_plan(store, *q) for q in claim_probes(1, 2, no_id)]
+    assert len(plans) == 2 and all("messages_orphan" not in plan for plan in plans)
