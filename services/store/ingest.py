@@ -96,6 +96,7 @@ class _Pending:
         self.labels: list[tuple[int, str, str]] = []
         self.fts: list[tuple[object, ...]] = []
         self.blobs: list[tuple[str, str, bytes]] = []
+        self.heads: list[tuple[int, str, bytes]] = []
         self.remote: dict[tuple[int, int], set[str]] = {}
         self.msgids = _MsgIds()
 
@@ -120,6 +121,10 @@ class _Pending:
         if self.blobs:
             conn.executemany(
                 "INSERT OR IGNORE INTO blobs (key, codec, data) VALUES (?, ?, ?)", self.blobs)
+        if self.heads:
+            conn.executemany(
+                "INSERT INTO message_heads (message_id, codec, data) VALUES (?, ?, ?)",
+                self.heads)
         self.msgids.flush(conn)
         if self.participants:
             conn.executemany(
@@ -137,7 +142,7 @@ class _Pending:
         if self.fts:
             conn.executemany(_INSERT_FTS, self.fts)
         self.participants, self.attachments, self.labels, self.fts = [], [], [], []
-        self.blobs = []
+        self.blobs, self.heads = [], []
 
 
 class _MsgIds:
@@ -280,7 +285,7 @@ def _insert_one(
     updated: list[int],
     by_content: bool,
     pending: _Pending,
-    body_state: int,
+    headers_only: bool,
 ) -> int | None:
     channel = p.channel or str(ChannelKind.EMAIL)
     acc = state.account_id(conn, p.account, channel)
@@ -289,17 +294,21 @@ def _insert_one(
         return None
     keys, refs = _thread_keys(acc, p)
     tid, existing = _assign_thread(conn, keys, refs, p, updated, pending.msgids)
-    pending.blobs.append((p.sha256, p.raw_codec, p.raw_data))
+    if not headers_only:
+        pending.blobs.append((p.sha256, p.raw_codec, p.raw_data))
     if p.text_key is not None:
         pending.blobs.append((p.text_key, p.text_codec, p.text_data))
     cur = conn.execute(
         _INSERT_MESSAGE,
         (acc, folder, channel, p.remote_id, p.message_id, p.in_reply_to, " ".join(p.refs),
          tid, p.conversation, p.sender_addr, p.sender_name, p.subject, p.date, p.received_at,
-         p.flags, p.priority, p.size, p.snippet, int(p.has_attachments), p.sha256, p.text_key,
-         p.sha256, warnings_json(p.parse_warnings), body_state),
+         p.flags, p.priority, p.size, p.snippet, int(p.has_attachments),
+         None if headers_only else p.sha256, p.text_key, p.sha256,
+         warnings_json(p.parse_warnings), int(headers_only)),  # body_state 1: BODY_HEADERS
     )
     mid = int(cur.lastrowid or 0)
+    if headers_only:
+        pending.heads.append((mid, p.raw_codec, p.raw_data))
     own = p.message_id if p.conversation is None else None
     for key in keys:
         if key not in existing:
@@ -326,15 +335,16 @@ def ingest_batch(
     batch: Sequence[PreparedMessage],
     *,
     dedupe_content: bool = True,
-    body_state: int = 0,
+    headers_only: bool = False,
 ) -> tuple[IngestResult, list[StoreEvent]]:
     """Insert one batch (the caller holds the transaction).
 
     A message is a duplicate when its account already has the same (folder, remote id);
     with ``dedupe_content`` (imports) also when the account has the same raw bytes
     anywhere.  Server accounts pass ``False``: the same bytes in two folders are two
-    server objects, each with its own flags and remote id.  ``body_state`` is stored on
-    every inserted row (``services.store.partial``: 1 for a header-only raw).
+    server objects, each with its own flags and remote id.  ``headers_only``: the raws
+    are header blocks (``body_state`` 1, see ``services.store.partial``), kept in
+    ``message_heads`` by message id rather than as shared blobs.
     """
     ids: list[int] = []
     updated: list[int] = []
@@ -343,7 +353,7 @@ def ingest_batch(
     pending.msgids.load(conn, [key for p in batch for key in _thread_keys(
         state.account_id(conn, p.account, p.channel or str(ChannelKind.EMAIL)), p)[0]])
     for p in batch:
-        mid = _insert_one(conn, state, p, updated, dedupe_content, pending, body_state)
+        mid = _insert_one(conn, state, p, updated, dedupe_content, pending, headers_only)
         if mid is None:
             duplicates += 1
             continue
@@ -410,16 +420,17 @@ def delete_messages(
         _, indexed = indexed_values(conn, mid, subject, text_key, codec)
         conn.execute(_DELETE_FTS, (mid, *indexed))
         conn.execute("UPDATE msgids SET message_id = NULL WHERE message_id = ?", (mid,))
-        conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
+        conn.execute("DELETE FROM messages WHERE id = ?", (mid,))  # its head goes with it
+        keys = [k for k in (raw_key, text_key) if k is not None]
+        if not keys:
+            gone.append(mid)
+            continue
         still_used = conn.execute(
             "SELECT 1 FROM messages WHERE account_id IN (SELECT id FROM accounts) "
             "AND sha256 = ? LIMIT 1",
             (row[3],),
         ).fetchone()
         if still_used is None:
-            conn.executemany(
-                "DELETE FROM blobs WHERE key = ?",
-                [(k,) for k in (raw_key, text_key) if k is not None],
-            )
+            conn.executemany("DELETE FROM blobs WHERE key = ?", [(k,) for k in keys])
         gone.append(mid)
     return len(gone), ([StoreEvent("deleted", tuple(gone))] if gone else [])

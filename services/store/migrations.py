@@ -266,9 +266,17 @@ CREATE INDEX msgids_message ON msgids(message_id) WHERE message_id IS NOT NULL;
 # live remote id (services.store.partial: drafts, imports, copies orphaned by a UIDVALIDITY
 # change).  Without an index that question scanned the whole folder once per batch, which
 # made a big initial sync quadratic; this partial index holds only such copies.
+# ``message_heads`` keeps the header block of a header-only message (body_state 1) by the
+# message's id instead of as a content-addressed blob: it is never shared and is dropped
+# when the body replaces it (rows stored before version 6 keep their blob).
 _V6 = """
 CREATE INDEX messages_orphan ON messages(folder_id)
     WHERE (remote_id IS NULL OR remote_id LIKE 'stale:%');
+CREATE TABLE message_heads (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    codec       TEXT NOT NULL,
+    data        BLOB NOT NULL
+);
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)

@@ -1,10 +1,11 @@
 """Store support for server-backed folders: header-only messages, remote flags, remaps.
 
 An IMAP header sync stores each message with only its header block as the raw
-(``messages.body_state = BODY_HEADERS``); :func:`replace_body` later swaps in the whole
-message, re-indexes its full-text row (deleted with the values it was indexed with, as
-the FTS table is contentless) and marks it ``BODY_FULL``.  ``Store.get``/``Store.raw``
-need nothing special: they read whatever raw is current.
+(``messages.body_state = BODY_HEADERS``), kept in ``message_heads`` under the message's
+id (not a shared, content-addressed blob: ``raw_key`` is NULL); :func:`replace_body`
+later swaps in the whole message as a blob, drops the head, re-indexes its full-text row
+(deleted with the values it was indexed with, as the FTS table is contentless) and marks
+it ``BODY_FULL``.  ``Store.get``/``Store.raw`` read whichever raw is current.
 
 When a folder's UIDVALIDITY changes, :func:`mark_stale` prefixes the folder's remote ids
 with ``stale:``; :func:`ingest_remote` then *claims* a stale (or remote-id-less) local
@@ -133,7 +134,7 @@ def ingest_remote(
                 )
                 claimed.append(mid)
             result, events = ingest_batch(conn, state, inserts, dedupe_content=False,
-                                          body_state=BODY_HEADERS if headers_only else BODY_FULL)
+                                          headers_only=headers_only)
         except BaseException:
             state.clear()  # ids cached during a rolled-back transaction are void
             raise
@@ -294,7 +295,8 @@ def replace_body(store: Store, message_id: int, full: PreparedMessage) -> None:
         conn.execute(_INSERT_FTS, (message_id, *fts_values(
             subject, parts, body, [a[1] for a in full.attachments]
         )))
-        if old_sha != full.sha256 and conn.execute(
+        conn.execute("DELETE FROM message_heads WHERE message_id = ?", (message_id,))
+        if old_raw is not None and old_sha != full.sha256 and conn.execute(
             "SELECT 1 FROM messages WHERE sha256 = ? LIMIT 1", (old_sha,)
         ).fetchone() is None:
             conn.executemany(

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from services.errors import NotFound, StoreError
 from services.models import Account, ChannelKind, Flag, Message
-from services.store.blobs import Codec, PlainCodec, read_blob
+from services.store.blobs import Codec, PlainCodec, decode_blob, read_blob
 from services.store.cipher import DB_ERRORS, DatabaseKey
 from services.store.events import IngestResult, StoreEvent
 from services.store.ingest import WriterState, delete_messages, ingest_batch
@@ -446,12 +446,17 @@ class Store:
 
     def raw(self, message_id: int) -> bytes:
         """The byte-exact original."""
-        rows = self._read("SELECT raw_key FROM messages WHERE id = ?", (message_id,))
+        rows = self._read(
+            "SELECT m.raw_key, h.codec, h.data FROM messages m "
+            "LEFT JOIN message_heads h ON h.message_id = m.id WHERE m.id = ?", (message_id,))
         if not rows:
             raise NotFound(f"no message with id {message_id}")
-        if rows[0][0] is None:
-            return b""
-        return read_blob(self._reader(), str(rows[0][0]), self.codec)
+        key, head_codec, head = rows[0]
+        if key is not None:
+            return read_blob(self._reader(), str(key), self.codec)
+        if head is not None:  # a header-only message's header block
+            return decode_blob(str(head_codec), bytes(head), self.codec)
+        return b""
 
     def body_text(self, message_id: int) -> str:
         """The indexed body text (what the FTS index holds), from the blob store."""
