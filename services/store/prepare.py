@@ -145,6 +145,24 @@ def _party_texts(participants: tuple[Participant, ...]) -> list[str]:
     return [" ".join(group) for group in groups[:4]]
 
 
+_PartyFields = tuple[str, str, str, str, str]  # sender, to, cc, bcc, their marked texts
+_party_cache: dict[tuple[Participant, ...], _PartyFields] = {}
+_PARTY_CACHE_MAX = 16384
+
+
+def _party_fields(participants: tuple[Participant, ...]) -> _PartyFields:
+    """The party columns and their part of the ``fields`` column: memoised, as the same
+    correspondents write to the same people message after message."""
+    found = _party_cache.get(participants)
+    if found is None:
+        sender, to, cc, bcc = _party_texts(participants)
+        found = (sender, to, cc, bcc, fields_text("", sender, to, cc, bcc, ""))
+        if len(_party_cache) >= _PARTY_CACHE_MAX:
+            _party_cache.clear()
+        _party_cache[participants] = found
+    return found
+
+
 def fts_values(
     subject: str,
     participants: tuple[Participant, ...],
@@ -153,10 +171,12 @@ def fts_values(
 ) -> FtsRow:
     """The FTS row; deterministic so a contentless row can be deleted later.  The last
     column holds the field columns' tokens prefixed per field (``fieldterms``)."""
-    sender, to, cc, bcc = _party_texts(participants)
+    sender, to, cc, bcc, parties = _party_fields(participants)
     names = " ".join(attachment_names)
+    rest = fields_text(subject, "", "", "", "", names)
+    # = fields_text(subject, sender, to, cc, bcc, names): its parts in the same order
     return (subject, sender, to, cc, bcc, body, names, "",
-            fields_text(subject, sender, to, cc, bcc, names))
+            f"{parties} {rest}" if parties and rest else parties or rest)
 
 
 def _participants(

@@ -19,7 +19,7 @@ from services.query.ast import And, Node, Not, Or, Term, TextField
 from services.store import Store, search
 from services.store.fieldterms import PREFIX_CHARS, SENDER, SUBJECT, fields_text, mark
 from services.store.partial import replace_body
-from services.store.prepare import prepare
+from services.store.prepare import _party_texts, fts_values, prepare
 
 from .helpers import Q
 
@@ -184,3 +184,21 @@ def test_deletes_and_body_replacement_remove_every_token(tmp_path: Path) -> None
     store.delete(ids)
     store.close()
     assert _vocabulary_size(path) == 0
+
+
+_party = st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from(
+    ["", "bob@x.org", "ève@exämple.fr"]), st.sampled_from(["", "Bob", "Zoë O'Brien"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(subject=st.sampled_from(["", "Re: plan", "Ünïcode ✓"]),
+       parties=st.lists(_party, max_size=5),
+       names=st.lists(st.sampled_from(["a.pdf", "b c.txt"]), max_size=2))
+def test_the_memoised_party_marks_give_the_fields_column_of_every_field(
+    subject: str, parties: list[tuple[int, int, str, str]], names: list[str]
+) -> None:
+    """fts_values reuses the marked party texts of a participants tuple it has seen."""
+    participants = tuple(sorted(set(parties)))
+    for _ in range(2):  # computed, then from the cache
+        row = fts_values(subject, participants, "body", names)
+        assert row[8] == fields_text(subject, *_party_texts(participants), " ".join(names))
