@@ -15,7 +15,9 @@ from enum import StrEnum
 from services.models import Flag, Message
 from services.store.blobs import Codec
 from services.store.prepare import (
+    FLAG_BITS,
     PreparedMessage,
+    bits_to_flags,
     flags_to_bits,
     pack_prepared,
     prepare,
@@ -66,6 +68,7 @@ _FLAG_NAMES: dict[bytes, Flag] = {
     b"\\deleted": Flag.DELETED,
     b"\\draft": Flag.DRAFT,
 }
+_FLAG_BIT: dict[bytes, int] = {name: FLAG_BITS[flag] for name, flag in _FLAG_NAMES.items()}
 _IMAP_NAMES: dict[Flag, str] = {
     Flag.SEEN: "\\Seen",
     Flag.FLAGGED: "\\Flagged",
@@ -75,15 +78,31 @@ _IMAP_NAMES: dict[Flag, str] = {
 }
 
 
-def flags_from_imap(flags: Iterable[bytes | str]) -> frozenset[Flag]:
+def _flag_key(f: object) -> bytes:
+    if isinstance(f, bytes | bytearray):
+        return bytes(f).lower()
+    # a str, or an all-digit keyword the FETCH parser read as a number (never bytes(n):
+    # ``FLAGS (99999999999)`` from a hostile server must not allocate that many bytes)
+    return str(f).encode("ascii", "replace").lower()
+
+
+def flags_from_imap(flags: Iterable[bytes | str | int]) -> frozenset[Flag]:
     """IMAP system flags → model flags (keywords and ``\\Recent`` are ignored)."""
     out: set[Flag] = set()
     for f in flags:
-        key = (f.encode("ascii", "replace") if isinstance(f, str) else bytes(f)).lower()
-        flag = _FLAG_NAMES.get(key)
+        flag = _FLAG_NAMES.get(_flag_key(f))
         if flag is not None:
             out.add(flag)
     return frozenset(out)
+
+
+def _flag_bits(flags: object) -> int:
+    """``flags_to_bits(flags_from_imap(flags))`` in one pass (a header sync's hot path)."""
+    bits = 0
+    if isinstance(flags, tuple | list):
+        for f in flags:
+            bits |= _FLAG_BIT.get(_flag_key(f), 0)
+    return bits
 
 
 def flags_to_imap(flags: Iterable[Flag]) -> list[str]:
@@ -218,24 +237,55 @@ def prepare_headers(
     straight from the header values (:func:`services.mime.fastheaders.header_values`), or
     through ``parse_message`` for a block only it reads right; the same rows either way
     as ``prepare(parse_header_fields)``."""
+    return _prepare_answers(codec, account, folder, [
+        (item.uid, flags_to_bits(item.flags), item.size, item.internaldate, item.data)
+        for item in items])
+
+
+_Answer = tuple[int, int, int, datetime | None, bytes]  # uid, flag bits, size, arrival, head
+
+
+def _prepare_answers(
+    codec: Codec, account: str, folder: str, answers: Sequence[_Answer]
+) -> list[PreparedMessage]:
     from services.mime.fastheaders import header_values, parse_header_fields
 
     out: list[PreparedMessage] = []
-    for item in items:
-        data = item.data
+    for uid, bits, size, when, data in answers:
         values = header_values(data)
         if values is not None:
             out.append(prepare_header_values(
-                values, data, codec, account=account, folder=folder, remote_id=str(item.uid),
-                flags=flags_to_bits(item.flags), size=item.size, received_at=item.internaldate))
+                values, data, codec, account=account, folder=folder, remote_id=str(uid),
+                flags=bits, size=size, received_at=when))
             continue
-        message = parse_header_fields(data, account=account, folder=folder,
-                                      remote_id=str(item.uid))
-        message.flags = item.flags
-        message.size = max(item.size, len(data))
-        message.received_at = item.internaldate
+        message = parse_header_fields(data, account=account, folder=folder, remote_id=str(uid))
+        message.flags = bits_to_flags(bits)
+        message.size = max(size, len(data))
+        message.received_at = when
         out.append(prepare(message, data, codec, compress=False))
     return out
+
+
+def _answers(response: Mapping[int, Mapping[bytes, object]], uids: Sequence[int]) -> list[_Answer]:
+    """What :func:`fetched_from_response` reads from each answer for one of ``uids``, in the
+    order of ``uids`` (without building a FetchedMessage per message)."""
+    wanted = {uid: i for i, uid in enumerate(uids)}
+    found: dict[int, _Answer] = {}
+    for key, item in response.items():
+        uid = item.get(b"UID", key)
+        if not isinstance(uid, int) or uid not in wanted:
+            continue
+        body = _body(item)
+        if body is None:
+            continue
+        size = item.get(b"RFC822.SIZE")
+        when = item.get(b"INTERNALDATE")
+        if isinstance(when, datetime) and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        found[uid] = (uid, _flag_bits(item.get(b"FLAGS")),
+                      size if isinstance(size, int) else len(body),
+                      when if isinstance(when, datetime) else None, body)
+    return sorted(found.values(), key=lambda a: wanted[a[0]])
 
 
 def prepare_header_data(
@@ -247,11 +297,7 @@ def prepare_header_data(
     the connection's process only reads the socket."""
     from services.email.imap.fetchparse import parse_fetch
 
-    wanted = {uid: i for i, uid in enumerate(uids)}
-    by_uid = {item.uid: item for item in fetched_from_response(parse_fetch(data))
-              if item.uid in wanted}
-    return prepare_headers(codec, account, folder,
-                           sorted(by_uid.values(), key=lambda m: wanted[m.uid]))
+    return _prepare_answers(codec, account, folder, _answers(parse_fetch(data), uids))
 
 
 def prepare_header_blob(

@@ -9,11 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.email.imap.protocol import FetchedMessage, prepare_headers
+from services.email.imap.fetchparse import parse_fetch
+from services.email.imap.protocol import (
+    FetchedMessage,
+    fetched_from_response,
+    flags_from_imap,
+    prepare_header_data,
+    prepare_headers,
+)
 from services.mime.fastheaders import header_values, parse_header_fields
 from services.models import Flag
 from services.store.blobs import PlainCodec
-from services.store.prepare import PreparedMessage, prepare
+from services.store.prepare import PreparedMessage, flags_to_bits, prepare
 from tests.support.corpus import generate_messages
 from tests.unit.mime.test_fastheaders import header_block
 
@@ -69,3 +76,33 @@ def test_odd_blocks(block: bytes) -> None:
 ]), max_size=10), st.integers(0, 10_000))
 def test_generated_blocks(lines: list[bytes], size: int) -> None:
     check(b"\r\n".join(lines) + b"\r\n\r\n", size=size)
+
+
+def _answer(seq: int, uid: int, flags: bytes, block: bytes, extra: bytes = b"") -> list[object]:
+    head = (f"{seq} (UID {uid} FLAGS ({flags.decode()}) RFC822.SIZE 99 "
+            f'INTERNALDATE "13-Apr-2025 20:32:56 +0000" {extra.decode()}'
+            f"BODY[HEADER.FIELDS (FROM SUBJECT)] {{{len(block)}}}").encode()
+    return [(head, block), b")"]
+
+
+def test_raw_fetch_data_gives_the_rows_of_the_fetched_messages() -> None:
+    """prepare_header_data reads FETCH answers straight into rows: the same rows as
+    prepare_headers over fetched_from_response, in the order asked, odd answers included
+    (unwanted UIDs, an unsolicited FLAGS update, keywords, an all-digit keyword)."""
+    block = b"From: a@x.org\r\nSubject: hi\r\n\r\n"
+    data: list[object] = [
+        *_answer(1, 10, b"\\Seen \\Flagged $Label1", block),
+        *_answer(2, 11, b"", block.replace(b"hi", b"other")),
+        *_answer(3, 12, b"\\Answered 99999999999", block),  # never bytes(99999999999)
+        b"4 (FLAGS (\\Seen))",  # no UID, no body: dropped
+        *_answer(5, 99, b"\\Seen", block),  # not asked for
+    ]
+    uids = [12, 10, 11]
+    rows = prepare_header_data(CODEC, "a", "INBOX", data, uids)
+    items = {i.uid: i for i in fetched_from_response(parse_fetch(data))}
+    assert rows == prepare_headers(CODEC, "a", "INBOX", [items[u] for u in uids])
+    assert [r.remote_id for r in rows] == ["12", "10", "11"]
+    assert [r.flags for r in rows] == [
+        flags_to_bits(frozenset({Flag.ANSWERED})),
+        flags_to_bits(frozenset({Flag.SEEN, Flag.FLAGGED})), 0]
+    assert flags_from_imap([b"\\Seen", 99999999999, "\\DELETED"]) == {Flag.SEEN, Flag.DELETED}
