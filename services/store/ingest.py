@@ -303,7 +303,7 @@ def _insert_one(
         (acc, folder, channel, p.remote_id, p.message_id, p.in_reply_to, " ".join(p.refs),
          tid, p.conversation, p.sender_addr, p.sender_name, p.subject, p.date, p.received_at,
          p.flags, p.priority, p.size, p.snippet, int(p.has_attachments),
-         None if headers_only else p.sha256, p.text_key, p.sha256,
+         None if headers_only else p.sha256, p.text_key, "" if headers_only else p.sha256,
          warnings_json(p.parse_warnings), int(headers_only)),  # body_state 1: BODY_HEADERS
     )
     mid = int(cur.lastrowid or 0)

@@ -12,7 +12,15 @@ from services.mime.fastheaders import parse_header_fields
 from services.mime.parse import parse_message
 from services.store import Store, StoreEvent
 from services.store.ingest import indexed_values
-from services.store.partial import BODY_FULL, BODY_HEADERS, body_state, ingest_remote, replace_body
+from services.store.partial import (
+    BODY_FULL,
+    BODY_HEADERS,
+    body_state,
+    drop_stale,
+    ingest_remote,
+    mark_stale,
+    replace_body,
+)
 from services.store.prepare import PreparedMessage, prepare
 
 HEAD = (b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: quarterly plan\r\n"
@@ -39,12 +47,15 @@ def test_a_header_block_lives_by_message_id_and_the_body_replaces_it(store: Stor
     mid = ingest_remote(store, [_head(store)], headers_only=True).result.ids[0]
     assert body_state(store, mid) == BODY_HEADERS
     assert store.raw(mid) == HEAD and store.get(mid).subject == "quarterly plan"
-    assert store.read_rows("SELECT raw_key FROM messages WHERE id = ?", (mid,)) == [(None,)]
+    assert store.read_rows("SELECT raw_key, sha256 FROM messages WHERE id = ?",
+                           (mid,)) == [(None, "")]  # no content hash for a header block
     assert _count(store, "SELECT count(*) FROM blobs") == 0  # nothing content-addressed
     assert _count(store, "SELECT count(*) FROM message_heads WHERE message_id = ?", mid) == 1
 
     replace_body(store, mid, _full(store))
     assert body_state(store, mid) == BODY_FULL and store.raw(mid) == FULL
+    assert store.read_rows("SELECT raw_key, sha256 FROM messages WHERE id = ?",
+                           (mid,)) == [(_full(store).sha256,) * 2]
     assert _count(store, "SELECT count(*) FROM message_heads") == 0
     assert "budget figures" in store.get(mid).body_text
 
@@ -92,3 +103,18 @@ def test_the_full_text_row_of_a_head_is_what_a_blob_row_indexes(store: Store) ->
 
     first, second = store.write(both)
     assert first == second and first[1][0] == "quarterly plan"
+
+
+def test_a_header_only_copy_without_message_id_is_claimed_after_a_remap(store: Store) -> None:
+    """No content hash to match on: the subject, date and size probe finds the orphan."""
+    store.ensure_account("work", "imap")
+    head = HEAD.replace(b"Message-ID: <q1@example.test>\r\n", b"")
+    first = prepare(parse_header_fields(head, account="work", folder="INBOX", remote_id="7"),
+                    head, store.codec, compress=False)
+    assert first.message_id is None
+    mid = ingest_remote(store, [first], headers_only=True).result.ids[0]
+    mark_stale(store, "work", "INBOX")  # UIDVALIDITY changed
+    again = ingest_remote(store, [first._replace(remote_id="70")], headers_only=True)
+    assert again.claimed == (mid,) and again.result.ids == ()
+    assert drop_stale(store, "work", "INBOX") == 0
+    assert store.raw(mid) == head
