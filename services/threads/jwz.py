@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Generic, Protocol, TypeVar
 
 __all__ = [
@@ -69,6 +70,7 @@ def _strip_prefixes(subject: str) -> tuple[str, bool]:
     return text, reply
 
 
+@lru_cache(maxsize=65536)  # a thread's messages share a subject: most calls are repeats
 def subject_key(subject: str) -> tuple[str, bool]:
     """(:func:`normalize_subject`, :func:`is_reply_subject`) with one pass over the
     prefixes."""
