@@ -31,6 +31,21 @@ def make_raw(n: int, *, subject: str | None = None, body: str | None = None,
     ).encode()
 
 
+def inbox_service(server: DovecotServer, store: Store, account: str,
+                  **cfg: Any) -> ImapService:
+    """alice's INBOX over plain IMAP on loopback for the account ``account`` (made if
+    missing), with ``cfg`` on top of the defaults."""
+    row = store.ensure_account(account, "imap")
+    secrets = MemorySecrets()
+    secrets.set(account, "password", server.users["alice"])
+    config = ImapConfig.from_mapping({
+        "host": server.host, "port": server.imap_port, "security": "plain",
+        "allow_plaintext": True, "username": "alice", "include_folders": ["INBOX"],
+        "timeout": 30.0, **cfg,
+    })
+    return ImapService(row, store, config, secrets)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "commhub.sqlite3")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from services.email.imap import ImapConfig, ImapService
+from services.email.imap import ImapConfig
 from services.email.imap.protocol import SYNC_HEADER_FIELDS, header_items
 from services.errors import ConfigurationError
 from services.mime import fastheaders
-from services.security.secrets import MemorySecrets
 from services.store import Store
 from services.store.ingest import indexed_values
 from services.store.syncstate import remote_ids
+from tests.integration.imap.conftest import inbox_service
 from tests.support.corpus import generate_messages
 from tests.support.servers.dovecot import DovecotServer
 
@@ -45,15 +45,7 @@ def mailbox(clean_mailbox: DovecotServer) -> DovecotServer:
 
 async def _sync(server: DovecotServer, path: Path, **cfg: object) -> Store:
     store = Store.open(path)
-    account = store.ensure_account("h", "imap")
-    secrets = MemorySecrets()
-    secrets.set("h", "password", server.users["alice"])
-    config = ImapConfig.from_mapping({
-        "host": server.host, "port": server.imap_port, "security": "plain",
-        "allow_plaintext": True, "username": "alice", "fetch_chunk": 25,
-        "parse_workers": 0, "include_folders": ["INBOX"], "timeout": 30.0, **cfg,
-    })
-    service = ImapService(account, store, config, secrets)
+    service = inbox_service(server, store, "h", fetch_chunk=25, parse_workers=0, **cfg)
     try:
         report = await service.sync()
     finally:

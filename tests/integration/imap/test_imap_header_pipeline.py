@@ -18,10 +18,9 @@ import pytest
 from services.email.imap import ImapConfig, ImapService
 from services.email.imap import sync as imap_sync
 from services.errors import StoreError
-from services.security.secrets import MemorySecrets
 from services.store import Store
 from services.store.syncstate import remote_ids
-from tests.integration.imap.conftest import make_raw
+from tests.integration.imap.conftest import inbox_service, make_raw
 from tests.support.servers.dovecot import DovecotServer
 
 pytestmark = pytest.mark.integration
@@ -51,15 +50,7 @@ def _warm_pool(config: ImapConfig, count: int) -> Executor:
 
 def _service(server: DovecotServer, store: Store, workers: int) -> ImapService:
     """alice's INBOX in chunks of 7, parsed in ``workers`` processes (0: a thread)."""
-    account = store.ensure_account("w", "imap")
-    secrets = MemorySecrets()
-    secrets.set("w", "password", server.users["alice"])
-    config = ImapConfig.from_mapping({
-        "host": server.host, "port": server.imap_port, "security": "plain",
-        "allow_plaintext": True, "username": "alice", "fetch_chunk": 7,
-        "parse_workers": workers, "include_folders": ["INBOX"], "timeout": 30.0,
-    })
-    return ImapService(account, store, config, secrets)
+    return inbox_service(server, store, "w", fetch_chunk=7, parse_workers=workers)
 
 
 async def _sync(server: DovecotServer, path: Path, workers: int) -> dict[str, tuple[object, ...]]:
