@@ -7,7 +7,7 @@ connection, and the unit tests drive them with literal responses.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -175,30 +175,32 @@ def _body(item: Mapping[bytes, object]) -> bytes | None:
     return None
 
 
-def fetched_from_response(
-    response: Mapping[int, Mapping[bytes, object]],
-) -> list[FetchedMessage]:
-    """imapclient's ``fetch`` dict (keyed by sequence number or UID, with ``b"UID"`` in each
-    item) → messages; items without UID or body (unsolicited FLAGS updates) are dropped."""
-    out: list[FetchedMessage] = []
+_Answer = tuple[int, int, int, datetime | None, bytes]  # uid, flag bits, size, arrival, body
+
+
+def _answer_items(response: Mapping[int, Mapping[bytes, object]]) -> Iterator[_Answer]:
+    """Each answer with a UID and a body, in the response's order (unsolicited FLAGS
+    updates have neither and are skipped)."""
     for key, item in response.items():
         uid = item.get(b"UID", key)
         body = _body(item)
         if not isinstance(uid, int) or body is None:
             continue
-        raw_flags = item.get(b"FLAGS", ())
         size = item.get(b"RFC822.SIZE")
         when = item.get(b"INTERNALDATE")
         if isinstance(when, datetime) and when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        out.append(FetchedMessage(
-            uid=uid,
-            flags=flags_from_imap(raw_flags if isinstance(raw_flags, tuple | list) else ()),
-            size=size if isinstance(size, int) else len(body),
-            internaldate=when if isinstance(when, datetime) else None,
-            data=body,
-        ))
-    return out
+        yield (uid, _flag_bits(item.get(b"FLAGS")), size if isinstance(size, int) else len(body),
+               when if isinstance(when, datetime) else None, body)
+
+
+def fetched_from_response(
+    response: Mapping[int, Mapping[bytes, object]],
+) -> list[FetchedMessage]:
+    """imapclient's ``fetch`` dict (keyed by sequence number or UID, with ``b"UID"`` in each
+    item) → messages; items without UID or body (unsolicited FLAGS updates) are dropped."""
+    return [FetchedMessage(uid=uid, flags=bits_to_flags(bits), size=size, internaldate=when,
+                           data=body) for uid, bits, size, when, body in _answer_items(response)]
 
 
 def flag_updates(response: Mapping[int, Mapping[bytes, object]]) -> dict[int, int]:
@@ -208,7 +210,7 @@ def flag_updates(response: Mapping[int, Mapping[bytes, object]]) -> dict[int, in
         uid = item.get(b"UID", key)
         flags = item.get(b"FLAGS")
         if isinstance(uid, int) and isinstance(flags, tuple | list):
-            out[uid] = flags_to_bits(flags_from_imap(flags))
+            out[uid] = _flag_bits(flags)
     return out
 
 
@@ -242,9 +244,6 @@ def prepare_headers(
         for item in items])
 
 
-_Answer = tuple[int, int, int, datetime | None, bytes]  # uid, flag bits, size, arrival, head
-
-
 def _prepare_answers(
     codec: Codec, account: str, folder: str, answers: Sequence[_Answer]
 ) -> list[PreparedMessage]:
@@ -267,24 +266,9 @@ def _prepare_answers(
 
 
 def _answers(response: Mapping[int, Mapping[bytes, object]], uids: Sequence[int]) -> list[_Answer]:
-    """What :func:`fetched_from_response` reads from each answer for one of ``uids``, in the
-    order of ``uids`` (without building a FetchedMessage per message)."""
+    """The answers for ``uids``, in their order (the last one for a UID sent twice)."""
     wanted = {uid: i for i, uid in enumerate(uids)}
-    found: dict[int, _Answer] = {}
-    for key, item in response.items():
-        uid = item.get(b"UID", key)
-        if not isinstance(uid, int) or uid not in wanted:
-            continue
-        body = _body(item)
-        if body is None:
-            continue
-        size = item.get(b"RFC822.SIZE")
-        when = item.get(b"INTERNALDATE")
-        if isinstance(when, datetime) and when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        found[uid] = (uid, _flag_bits(item.get(b"FLAGS")),
-                      size if isinstance(size, int) else len(body),
-                      when if isinstance(when, datetime) else None, body)
+    found = {a[0]: a for a in _answer_items(response) if a[0] in wanted}
     return sorted(found.values(), key=lambda a: wanted[a[0]])
 
 
