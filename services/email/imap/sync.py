@@ -18,6 +18,7 @@ UIDVALIDITY orphans the local copies and re-syncs, claiming them back (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 from collections import deque
@@ -43,6 +44,7 @@ from services.email.imap.protocol import (
     uid_set,
     warm_up,
 )
+from services.store.blobs import Codec
 from services.store.partial import (
     RemoteIngest,
     apply_remote_flags,
@@ -120,16 +122,24 @@ def _unpack(parsed: Parsed) -> list[PreparedMessage]:
     return unpack_prepared(parsed) if isinstance(parsed, bytes) else list(parsed)
 
 
+_Chunk = tuple[Codec, str, str, list[object], list[int]]  # prepare_header_*'s arguments
+
+
 class _Parsers:
-    """Where header chunks are parsed: in one thread (chunks finish in order) until the
-    worker process is up — a spawned worker takes ~0.4 s to start — then in the worker,
-    which answers with a packed blob.  A worker that fails to start leaves everything in
-    the thread (logged once)."""
+    """Where header chunks are parsed: in the worker process once it is up (it answers
+    with a packed blob); until then in one thread of this process, one chunk at a time.
+    A spawned worker takes a few tenths of a second to start, so the first chunks would
+    queue up behind the thread (which shares this process with the store's writer) while
+    the worker sits idle: a chunk that finds the thread busy waits here instead and goes
+    to whichever frees first, the thread or the worker.  A worker that fails to start
+    leaves everything to the thread (logged once)."""
 
     def __init__(self, config: ImapConfig, count: int) -> None:
         self.pool = _executor(config, count)
         self.thread = ThreadPoolExecutor(1, "imap-parse")
         self.warm: Future[None] | None = None
+        self.threaded = 0  # chunks handed to the thread and not finished
+        self.waiting: deque[tuple[asyncio.Future[Parsed], _Chunk]] = deque()
         if self.pool is not None:
             try:
                 self.warm = self.pool.submit(warm_up)
@@ -152,16 +162,74 @@ class _Parsers:
     def submit(self, store: Store, account: str, folder: str, data: list[object],
                uids: list[int]) -> asyncio.Future[Parsed]:
         loop = asyncio.get_running_loop()
+        chunk: _Chunk = (store.codec, account, folder, data, uids)
+        if not self.waiting:
+            started = self._start(loop, chunk)
+            if started is not None:
+                return started
+        result: asyncio.Future[Parsed] = loop.create_future()
+        if not self.waiting and self.warm is not None:
+            self.warm.add_done_callback(lambda _: _call_soon(loop, self._dispatch, loop))
+        self.waiting.append((result, chunk))
+        return result
+
+    def _start(self, loop: asyncio.AbstractEventLoop,
+               chunk: _Chunk) -> asyncio.Future[Parsed] | None:
+        """Hand ``chunk`` to the worker or to a free thread (None: both are busy)."""
         if self._pool_ready():
-            return loop.run_in_executor(self.pool, prepare_header_blob, store.codec, account,
-                                        folder, data, uids)
-        return loop.run_in_executor(self.thread, prepare_header_data, store.codec, account,
-                                    folder, data, uids)
+            return loop.run_in_executor(self.pool, prepare_header_blob, *chunk)
+        if self.threaded and self.warm is not None:
+            return None  # the worker is on its way: wait for it or for the thread
+        self.threaded += 1
+        future: asyncio.Future[Parsed] = loop.run_in_executor(
+            self.thread, prepare_header_data, *chunk)
+        future.add_done_callback(lambda _: self._thread_done(loop))
+        return future
+
+    def _thread_done(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.threaded -= 1
+        self._dispatch(loop)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self.waiting:
+            result, chunk = self.waiting[0]
+            if not result.cancelled():
+                started = self._start(loop, chunk)
+                if started is None:
+                    return
+                _chain(started, result)
+            self.waiting.popleft()
 
     def shutdown(self) -> None:
+        for result, _ in self.waiting:
+            result.cancel()
+        self.waiting.clear()
         self.thread.shutdown(wait=False, cancel_futures=True)
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: object) -> None:
+    """``fn(*args)`` on ``loop`` from any thread; nothing once the loop is closed."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(fn, *args)
+
+
+def _chain(source: asyncio.Future[Parsed], target: asyncio.Future[Parsed]) -> None:
+    """``target`` settles as ``source`` does; cancelling ``target`` cancels ``source``."""
+
+    def settle(_: object) -> None:
+        if target.done():
+            return
+        if source.cancelled():
+            target.cancel()
+        elif (exc := source.exception()) is not None:
+            target.set_exception(exc)
+        else:
+            target.set_result(source.result())
+
+    source.add_done_callback(settle)
+    target.add_done_callback(lambda _: source.cancel() if target.cancelled() else None)
 
 
 async def fetch_headers(

@@ -1,6 +1,8 @@
 """The header sync's pipeline against the real Dovecot: the worker process stores what
-parsing in a thread stores, a worker that cannot start leaves the parsing in the thread,
-and chunks parsed during a slow write are committed together (whole chunks, bounded)."""
+parsing in a thread stores, chunks that find the thread busy wait for the starting worker
+instead of queueing behind the thread, a worker that cannot start leaves the parsing in
+the thread, and chunks parsed during a slow write are committed together (whole chunks,
+bounded)."""
 
 from __future__ import annotations
 
@@ -93,6 +95,48 @@ async def test_worker_process_stores_what_the_thread_stores(
     in_worker = await _sync(mailbox, tmp_path / "worker.sqlite3", workers=1)
     assert ready.count(True) >= 5  # (the first chunk may still go to the thread)
     assert in_worker == in_thread and len(in_worker) == COUNT
+
+
+class _SlowStartingPool(ProcessPoolExecutor):
+    """A worker that takes a while to come up, counting the chunks it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(1, mp_context=multiprocessing.get_context("spawn"),
+                         initializer=time.sleep, initargs=(0.3,))
+        self.chunks = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if fn is imap_sync.prepare_header_blob:
+            self.chunks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_chunks_wait_for_the_starting_worker_rather_than_queue_behind_the_thread(
+    mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = await _sync(mailbox, tmp_path / "thread.sqlite3", workers=0)
+    pools: list[_SlowStartingPool] = []
+    in_thread: list[int] = []
+    real_prepare = imap_sync.prepare_header_data
+
+    def slow_prepare(*args: Any) -> Any:
+        in_thread.append(len(args[-1]))
+        time.sleep(0.5)  # a big chunk, parsed in this process's thread
+        return real_prepare(*args)
+
+    def pool(config: ImapConfig, count: int) -> Executor:
+        pools.append(_SlowStartingPool())
+        return pools[-1]
+
+    monkeypatch.setattr(imap_sync, "_executor", pool)
+    monkeypatch.setattr(imap_sync, "prepare_header_data", slow_prepare)
+    rows = await _sync(mailbox, tmp_path / "worker.sqlite3", workers=1)
+    assert rows == reference
+    chunks = -(-COUNT // 7)
+    # every chunk once; the first went to the thread at once, and the worker, up long
+    # before the thread could have parsed them all (9 x 0.5 s), took a share of the rest
+    assert len(in_thread) + pools[0].chunks == chunks
+    assert len(in_thread) >= 1 and pools[0].chunks >= 3
 
 
 async def test_a_worker_that_cannot_start_leaves_parsing_in_the_thread(
