@@ -265,11 +265,39 @@ def _prepare_answers(
     return out
 
 
-def _answers(response: Mapping[int, Mapping[bytes, object]], uids: Sequence[int]) -> list[_Answer]:
+def _in_order(answers: Iterable[_Answer], uids: Sequence[int]) -> list[_Answer]:
     """The answers for ``uids``, in their order (the last one for a UID sent twice)."""
     wanted = {uid: i for i, uid in enumerate(uids)}
-    found = {a[0]: a for a in _answer_items(response) if a[0] in wanted}
+    found = {a[0]: a for a in answers if a[0] in wanted}
     return sorted(found.values(), key=lambda a: wanted[a[0]])
+
+
+_list_bits: dict[bytes, int] = {}
+
+
+def _list_flag_bits(text: bytes) -> int:
+    """Flag bits of a FLAGS list's text (``\\Seen $Label1``), as :func:`_flag_bits` reads
+    the parsed list; memoised (a mailbox has few distinct flag lists)."""
+    bits = _list_bits.get(text)
+    if bits is None:
+        bits = 0
+        for token in text.split():
+            bits |= _FLAG_BIT.get(token.lower(), 0)
+        if len(_list_bits) < 1024:
+            _list_bits[text] = bits
+    return bits
+
+
+def _data_answers(data: Sequence[object], uids: Sequence[int]) -> list[_Answer]:
+    """The answers for ``uids`` in raw FETCH data: read straight from the usual shape
+    (:func:`~services.email.imap.fetchparse.header_answers`), else parsed in full."""
+    from services.email.imap.fetchparse import header_answers, parse_fetch
+
+    usual = header_answers(data)
+    if usual is None:
+        return _in_order(_answer_items(parse_fetch(data)), uids)
+    return _in_order([(uid, _list_flag_bits(flags), size, when, body)
+                      for uid, flags, size, when, body in usual], uids)
 
 
 def prepare_header_data(
@@ -279,9 +307,7 @@ def prepare_header_data(
     (answers for other UIDs, or without a header block, are dropped).  The whole chunk's
     CPU work (FETCH parsing included) in one call, so a worker process runs all of it and
     the connection's process only reads the socket."""
-    from services.email.imap.fetchparse import parse_fetch
-
-    return _prepare_answers(codec, account, folder, _answers(parse_fetch(data), uids))
+    return _prepare_answers(codec, account, folder, _data_answers(data, uids))
 
 
 def prepare_header_blob(
