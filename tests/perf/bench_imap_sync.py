@@ -5,17 +5,20 @@
    ``doveadm force-resync`` (not timed).
 2. One untimed pass fetches every message's sync header fields, so that Dovecot's cache is
    in the same state for every timed run (the first fetch of a header field fills it).
-3. (a) raw loop: ``UID FETCH <1,000 UIDs> (UID FLAGS RFC822.SIZE INTERNALDATE
+3. Three rounds (``--rounds``) of the following, their order rotated from round to round
+   so that none always runs first or last (the first runs after the setup are slower:
+   Dovecot's cache and this process settle):
+   (a) raw loop: ``UID FETCH <1,000 UIDs> (UID FLAGS RFC822.SIZE INTERNALDATE
    BODY.PEEK[HEADER.FIELDS (...)])`` — the very items the sync fetches
    (``protocol.header_items()``) — over every UID with imapclient, data thrown away;
    (a') the same loop fetching the whole header (``BODY.PEEK[HEADER]``), for reference;
    (b) ``ImapService.sync()`` into a fresh store (fetch, parse, index, commit);
    (c) a no-change resync of the folder (target < 0.5 s).
-4. Prints a Markdown table with msgs/s and the ratios (b)/(a) (target >= 0.8) and
-   (b)/(a'), and the CPU time each side used (from /proc: the whole machine, and this
-   process).
+4. Prints a Markdown table of the medians (and ranges) with msgs/s and the ratios
+   (b)/(a) (target >= 0.8) and (b)/(a'), from the medians and per round, and the CPU
+   time each side used (from /proc: the whole machine, this process, Dovecot).
 
-Run: ``.venv/bin/python -m tests.perf.bench_imap_sync [--messages N]``.
+Run: ``.venv/bin/python -m tests.perf.bench_imap_sync [--messages N] [--rounds R]``.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +48,7 @@ from tests.support.servers.dovecot import NOBODY, DovecotServer  # noqa: E402
 
 N = int(os.environ.get("COMMHUB_BENCH_IMAP_N", "100000"))
 CHUNK = 1000
+ROUNDS = int(os.environ.get("COMMHUB_BENCH_IMAP_ROUNDS", "3"))
 ITEMS = list(header_items())  # what ImapService.sync() fetches with the default settings
 FULL_ITEMS = list(header_items(full=True))
 
@@ -71,6 +78,28 @@ def cpu_seconds() -> tuple[float, float]:
         return 0.0, 0.0
     busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
     return busy / ticks, (int(mine[11]) + int(mine[12])) / ticks
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by process ``root`` (Dovecot's master), its live descendants
+    and the children it has reaped; 0.0 where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+    if root not in stats:
+        return 0.0
+    total = int(stats[root][13]) + int(stats[root][14])  # reaped children: cutime + cstime
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, f in stats.items() if int(f[1]) in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return (total + sum(int(stats[p][11]) + int(stats[p][12]) for p in tree)) / ticks
 
 
 def raw_loop(server: DovecotServer, items: list[str]) -> tuple[float, int]:
@@ -110,45 +139,112 @@ async def our_sync(server: DovecotServer, data: Path) -> tuple[float, int, float
         store.close()
 
 
+@dataclass
+class Timed:
+    """One timed run: seconds, messages, and the CPU seconds the whole machine, this
+    process and Dovecot used meanwhile."""
+
+    seconds: float
+    messages: int
+    machine: float
+    mine: float
+    dovecot: float
+    resync: float = 0.0
+
+
+def timed(server: DovecotServer, run: Callable[[], tuple[float, int, float]]) -> Timed:
+    cpu0, dovecot0 = cpu_seconds(), tree_cpu_seconds(server.pid)
+    seconds, messages, resync = run()
+    cpu1, dovecot1 = cpu_seconds(), tree_cpu_seconds(server.pid)
+    return Timed(seconds, messages, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1],
+                 dovecot1 - dovecot0, resync)
+
+
+def rounds(server: DovecotServer, count: int, data: Path) -> dict[str, list[Timed]]:
+    """``count`` rounds of (a), (a') and (b) + (c), the order rotated each round so that
+    none of them always runs first or last; a fresh store for every (b)."""
+
+    def sync() -> tuple[float, int, float]:
+        folder = Path(tempfile.mkdtemp(dir=data))
+        try:
+            return asyncio.run(our_sync(server, folder))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    runs: dict[str, Callable[[], tuple[float, int, float]]] = {
+        "a": lambda: (*raw_loop(server, ITEMS), 0.0),
+        "full": lambda: (*raw_loop(server, FULL_ITEMS), 0.0),
+        "b": sync,
+    }
+    order = list(runs)
+    out: dict[str, list[Timed]] = {name: [] for name in runs}
+    for i in range(count):
+        for name in order[i % 3:] + order[: i % 3]:
+            out[name].append(timed(server, runs[name]))
+    return out
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _span(values: list[float], digits: int = 2) -> str:
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}" if len(values) > 1 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=N)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args(argv)
     data = Path(tempfile.mkdtemp(prefix="commhub-bench-imap-"))
     try:
         with DovecotServer() as server:
             setup = populate(server, args.messages)
             warm_s, _ = raw_loop(server, ITEMS)
-            full_s, full_n = raw_loop(server, FULL_ITEMS)
-            cpu0 = cpu_seconds()
-            raw_s, raw_n = raw_loop(server, ITEMS)
-            cpu1 = cpu_seconds()
-            ours_s, ours_n, resync_s = asyncio.run(our_sync(server, data))
-            cpu2 = cpu_seconds()
+            results = rounds(server, args.rounds, data)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    raw_rate, ours_rate, full_rate = raw_n / raw_s, ours_n / ours_s, full_n / full_s
-    ratio = ours_rate / raw_rate
+    med = {name: _median([r.seconds for r in runs]) for name, runs in results.items()}
+    rate = {name: args.messages / seconds for name, seconds in med.items()}
+    per_round_a = [a.seconds / b.seconds for a, b in zip(results["a"], results["b"], strict=True)]
+    per_round_full = [a.seconds / b.seconds
+                      for a, b in zip(results["full"], results["b"], strict=True)]
+    resyncs = [r.resync for r in results["b"]]
     print(f"IMAP header sync, {args.messages:,} messages (setup + indexing {setup:.1f} s; "
-          f"untimed first fetch of the sync's header fields {warm_s:.1f} s)\n")
+          f"untimed first fetch of the sync's header fields {warm_s:.1f} s); {args.rounds} "
+          "rounds of (a), (a') and (b), the order rotated; medians, then the range\n")
     print(f"Fetched items: {' '.join(ITEMS)}\n")
-    print("| measurement | messages | seconds | msgs/s | target |")
-    print("|---|---:|---:|---:|---|")
-    print(f"| (a) raw imapclient FETCH loop, the sync's items | {raw_n:,} | {raw_s:.2f} | "
-          f"{raw_rate:,.0f} | |")
-    print(f"| (a') raw imapclient FETCH loop, whole header | {full_n:,} | {full_s:.2f} | "
-          f"{full_rate:,.0f} | |")
-    print(f"| (b) ImapService.sync() into a fresh store | {ours_n:,} | {ours_s:.2f} | "
-          f"{ours_rate:,.0f} | (b)/(a) {ratio:.2f} (>= 0.8); (b)/(a') "
-          f"{ours_rate / full_rate:.2f} |")
-    print(f"| (c) no-change resync | 0 | {resync_s:.3f} | | < 0.5 s |")
-    if cpu2[0]:
-        raw_cpu, ours_cpu, ours_main = cpu1[0] - cpu0[0], cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]
-        print(f"\nCPU on {os.cpu_count()} cores, whole machine (Dovecot included): raw loop "
-              f"{raw_cpu:.1f} s ({raw_cpu / raw_s:.2f} cores busy); sync {ours_cpu:.1f} s "
-              f"({ours_cpu / ours_s:.2f} cores busy), of which this process {ours_main:.1f} s "
-              f"and the parse worker and Dovecot {ours_cpu - ours_main:.1f} s.")
-    ok = raw_n == ours_n == full_n == args.messages and resync_s < 0.5
+    print("| measurement | messages | seconds (median) | range | msgs/s | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    labels = {"a": "(a) raw imapclient FETCH loop, the sync's items",
+              "full": "(a') raw imapclient FETCH loop, whole header",
+              "b": "(b) ImapService.sync() into a fresh store"}
+    for name, label in labels.items():
+        runs = results[name]
+        target = ""
+        if name == "b":
+            target = (f"(b)/(a) {rate['b'] / rate['a']:.2f} (>= 0.8), per round "
+                      f"{', '.join(f'{r:.2f}' for r in per_round_a)}; (b)/(a') "
+                      f"{rate['b'] / rate['full']:.2f}, per round "
+                      f"{', '.join(f'{r:.2f}' for r in per_round_full)}")
+        print(f"| {label} | {runs[0].messages:,} | {med[name]:.2f} | "
+              f"{_span([r.seconds for r in runs])} | {rate[name]:,.0f} | {target} |")
+    print(f"| (c) no-change resync | 0 | {_median(resyncs):.3f} | {_span(resyncs, 3)} | "
+          "| < 0.5 s |")
+    if results["b"][0].machine:
+        a, b = results["a"], results["b"]
+        cpu = {key: _median([getattr(r, key) for r in b]) for key in ("machine", "mine",
+                                                                      "dovecot")}
+        raw_cpu = _median([r.machine for r in a])
+        print(f"\nCPU on {os.cpu_count()} cores (medians), whole machine: raw loop "
+              f"{raw_cpu:.1f} s ({raw_cpu / med['a']:.2f} cores busy; Dovecot "
+              f"{_median([r.dovecot for r in a]):.1f} s); sync {cpu['machine']:.1f} s "
+              f"({cpu['machine'] / med['b']:.2f} cores busy), of which this process "
+              f"{cpu['mine']:.1f} s, Dovecot {cpu['dovecot']:.1f} s and the parse worker "
+              f"{cpu['machine'] - cpu['mine'] - cpu['dovecot']:.1f} s.")
+    ok = all(r.messages == args.messages for runs in results.values() for r in runs) \
+        and max(resyncs) < 0.5
     return 0 if ok else 1
 
 

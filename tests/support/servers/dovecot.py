@@ -160,6 +160,13 @@ class DovecotServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The master process's id (its children serve the connections)."""
+        if self._proc is None:
+            raise RuntimeError("Dovecot is not running")
+        return self._proc.pid
+
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 15.0) -> DovecotServer:
         binary = dovecot_binary()
