@@ -17,7 +17,7 @@ from typing import NamedTuple
 from services.mime.fastheaders import HeaderValues, root_attachment
 from services.models import Address, Attachment, ChannelKind, Flag, Message
 from services.store.blobs import Codec, encode_blob
-from services.store.fieldterms import fields_text
+from services.store.fieldterms import RCPT_BCC, RCPT_CC, RCPT_TO, SENDER, fields_text, mark
 from services.threads.jwz import subject_key
 
 __all__ = [
@@ -146,21 +146,40 @@ def _party_texts(participants: tuple[Participant, ...]) -> list[str]:
 
 
 _PartyFields = tuple[str, str, str, str, str]  # sender, to, cc, bcc, their marked texts
-_party_cache: dict[tuple[Participant, ...], _PartyFields] = {}
+_PartyText = tuple[str, str]  # one party's column text and its marked text
+_ROLE_PREFIXES = (SENDER, RCPT_TO, RCPT_CC, RCPT_BCC, "")
+_party_texts_cache: dict[tuple[int, str, str], _PartyText] = {}
 _PARTY_CACHE_MAX = 16384
 
 
-def _party_fields(participants: tuple[Participant, ...]) -> _PartyFields:
-    """The party columns and their part of the ``fields`` column: memoised, as the same
-    correspondents write to the same people message after message."""
-    found = _party_cache.get(participants)
+def _party_text(role: int, addr: str, name: str) -> _PartyText:
+    key = (role, addr, name)
+    found = _party_texts_cache.get(key)
     if found is None:
-        sender, to, cc, bcc = _party_texts(participants)
-        found = (sender, to, cc, bcc, fields_text("", sender, to, cc, bcc, ""))
-        if len(_party_cache) >= _PARTY_CACHE_MAX:
-            _party_cache.clear()
-        _party_cache[participants] = found
+        text = f"{name} {addr}".strip()
+        found = (text, mark(text, _ROLE_PREFIXES[role]) if role < 4 else "")
+        if len(_party_texts_cache) >= _PARTY_CACHE_MAX:
+            _party_texts_cache.clear()
+        _party_texts_cache[key] = found
     return found
+
+
+def _party_fields(participants: tuple[Participant, ...]) -> _PartyFields:
+    """The party columns and their part of the ``fields`` column, built from each party's
+    text and marks, memoised: the same correspondents come back message after message in
+    ever new combinations.  A space is a separator for unicode61, so the marks of texts
+    joined by spaces are the texts' marks joined by spaces: the result is
+    ``fields_text("", *_party_texts(participants), "")`` (the tests check it)."""
+    texts: list[list[str]] = [[], [], [], [], []]
+    marks: list[list[str]] = [[], [], [], [], []]
+    for role, _, addr, name in participants:
+        text, marked = _party_text(role, addr, name)
+        texts[role].append(text)
+        marks[role].append(marked)
+    sender, to, cc, bcc = (" ".join(group) for group in texts[:4])
+    fields = " ".join(" ".join(marks[role]) for role, column in enumerate((sender, to, cc, bcc))
+                      if column)
+    return sender, to, cc, bcc, fields
 
 
 def fts_values(

@@ -19,7 +19,7 @@ from services.query.ast import And, Node, Not, Or, Term, TextField
 from services.store import Store, search
 from services.store.fieldterms import PREFIX_CHARS, SENDER, SUBJECT, fields_text, mark
 from services.store.partial import replace_body
-from services.store.prepare import _party_texts, fts_values, prepare
+from services.store.prepare import _party_fields, _party_texts, fts_values, prepare
 
 from .helpers import Q
 
@@ -202,3 +202,22 @@ def test_the_memoised_party_marks_give_the_fields_column_of_every_field(
     for _ in range(2):  # computed, then from the cache
         row = fts_values(subject, participants, "body", names)
         assert row[8] == fields_text(subject, *_party_texts(participants), " ".join(names))
+
+
+_any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8) | st.sampled_from(
+    ["", " ", "\u0301e", "e\u0301", "Zoë", "a.b@c", "\ue001x", "日本 語"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(parties=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), _any_text, _any_text),
+                        max_size=6))
+def test_party_marks_joined_are_the_marks_of_the_joined_texts(
+    parties: list[tuple[int, int, str, str]],
+) -> None:
+    """_party_fields marks each party's text on its own (memoised per party) and joins the
+    marks: the same as marking the joined column texts, whatever the characters (a
+    combining mark after the joining space, private-use characters, empty texts)."""
+    participants = tuple(sorted(set(parties)))
+    texts = _party_texts(participants)
+    for _ in range(2):  # computed, then from the cache
+        assert _party_fields(participants) == (*texts, fields_text("", *texts, ""))
