@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parsedate_tz
 from urllib.parse import unquote_to_bytes
@@ -15,6 +15,7 @@ from services.models import Address, Priority
 
 __all__ = [
     "HeaderMap",
+    "addresses_from_pairs",
     "decode_header_value",
     "decode_words",
     "parse_addresses",
@@ -167,6 +168,12 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
             pairs = getaddresses([text])
         except Exception:
             pairs = [("", text.strip())]
+    return addresses_from_pairs(pairs)
+
+
+def addresses_from_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[Address, ...]:
+    """(name, address) pairs from a parser → addresses, encoded words decoded, empty
+    pairs dropped."""
     result: list[Address] = []
     for name, addr in pairs:
         if not (name or addr):

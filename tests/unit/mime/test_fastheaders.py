@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.mime.fastheaders import parse_headers
+from services.mime.fastheaders import _addresses, _addrs, parse_headers
+from services.mime.headers import parse_addresses
 from services.mime.limits import header_end
 from services.mime.parse import parse_message
 from services.models import Message
@@ -121,3 +122,29 @@ def test_hostile_header_bytes(lines: list[bytes], sep: bytes) -> None:
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise(block: bytes) -> None:
     assert isinstance(parse_headers(block), Message)
+
+
+_PIECES = [
+    "bob@x.org", "Bob Smith <bob@x.org>", " Zoë  O Brien <zoe@y.fr> ",
+    "=?utf-8?q?Jos=C3=A9?= <j@x>",
+    "=?utf-8?b?w6k=?=@x.org", "", " ", "\r\n Mark <m@x>", "Ana\r\n <a@x>", "no-at-sign",
+    "\"Doe, John\" <jd@x>", "(comment) c@x", "grp: a@x;", "esc\\aped <e@x>", "<only@angle>",
+    "two <a@x> <b@x>", "J\udcc3\udca9r\udcc3\udcb4me <j@x>", "Caf\udce9 <c@x>", "a@b@c",
+    "=?bogus?q?x?= <b@x>", "=?utf-8?q?Doe=2C_J?= <d@x>",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=5),
+       st.sampled_from([",", ", ", ",\r\n "]))
+def test_address_lists_read_piece_by_piece_are_what_parse_addresses_reads(
+    pieces: list[str], comma: str
+) -> None:
+    """_addrs memoises the pieces of a list parse_addresses reads piece by piece (and
+    hands any other list to it whole): the same addresses either way, cached or not."""
+    text = comma.join(pieces)
+    expected = parse_addresses(text)
+    for _ in range(2):  # computed, then from the memos
+        assert _addrs([text]) == expected
+    _addresses.clear()
+    assert _addrs([text]) == expected  # the list memo gone, the piece memos kept
