@@ -174,17 +174,19 @@ _BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)
 
 
 def _split(text: str) -> list[tuple[str, str]]:
-    """compat32's header splitting for a clean block: (name, raw value) pairs (a value
-    keeps its folding line breaks, as compat32's ``raw_items`` does).  One match checks
-    that the block is header lines up to a blank line (or its end); one ``findall``
-    reads them."""
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        raise _Unusual  # bare CRs end lines for compat32: leave those to it
+    """compat32's header splitting for a clean block: (name, raw value) pairs.  A value
+    keeps its folding line breaks as LF (compat32's ``raw_items`` keeps them as sent;
+    everything that reads a value unfolds CRLF and LF alike).  CRLFs become LFs first
+    (one pass in C, and no value then ends in a CR to strip); one match checks that the
+    block is header lines up to a blank line (or its end); one ``findall`` reads them."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            raise _Unusual  # bare CRs end lines for compat32: leave those to it
     end = _BLOCK.match(text).end()  # type: ignore[union-attr]  # matches the empty string
-    if end < len(text) and not text.startswith(("\n", "\r\n"), end):
+    if end < len(text) and text[end] != "\n":
         raise _Unusual  # not a header line (or a continuation first): compat32's call
-    return [(name, value.rstrip("\r\n") if "\n" in value or value.endswith("\r") else value)
-            for name, value in _LINE.findall(text, 0, end)]
+    return _LINE.findall(text, 0, end)
 
 
 def parse_headers(
