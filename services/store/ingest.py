@@ -197,14 +197,14 @@ class _MsgIds:
 
 
 def _is_duplicate(
-    conn: sqlite3.Connection, acc: int, folder: int, p: PreparedMessage, by_content: bool,
-    pending: _Pending,
+    conn: sqlite3.Connection, acc: int, p: PreparedMessage, by_content: bool,
+    known: set[str] | None,
 ) -> bool:
     if by_content and conn.execute(
         "SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ?", (acc, p.sha256)
     ).fetchone():
         return True
-    return p.remote_id is not None and p.remote_id in pending.remote_ids(conn, acc, folder, p)
+    return known is not None and p.remote_id in known
 
 
 def _thread_keys(acc: int, p: PreparedMessage) -> tuple[list[str], list[str]]:
@@ -280,20 +280,21 @@ def _assign_thread(
 
 def _insert_one(
     conn: sqlite3.Connection,
-    state: WriterState,
     p: PreparedMessage,
+    where: tuple[int, int, str],
+    keys: tuple[list[str], list[str]],
     updated: list[int],
     by_content: bool,
     pending: _Pending,
     headers_only: bool,
 ) -> int | None:
-    channel = p.channel or str(ChannelKind.EMAIL)
-    acc = state.account_id(conn, p.account, channel)
-    folder = state.folder_id(conn, acc, p.folder)
-    if _is_duplicate(conn, acc, folder, p, by_content, pending):
+    """Insert ``p`` into (account id, folder id, channel) ``where``; ``keys`` are its
+    :func:`_thread_keys`."""
+    acc, folder, channel = where
+    known = pending.remote_ids(conn, acc, folder, p) if p.remote_id is not None else None
+    if _is_duplicate(conn, acc, p, by_content, known):
         return None
-    keys, refs = _thread_keys(acc, p)
-    tid, existing = _assign_thread(conn, keys, refs, p, updated, pending.msgids)
+    tid, existing = _assign_thread(conn, keys[0], keys[1], p, updated, pending.msgids)
     if not headers_only:
         pending.blobs.append((p.sha256, p.raw_codec, p.raw_data))
     if p.text_key is not None:
@@ -310,16 +311,15 @@ def _insert_one(
     if headers_only:
         pending.heads.append((mid, p.raw_codec, p.raw_data))
     own = p.message_id if p.conversation is None else None
-    for key in keys:
+    for key in keys[0]:
         if key not in existing:
             pending.msgids.add(key, tid, mid if key == own else None)
         elif key == own and existing[key] is None:
             pending.msgids.set_message(conn, key, mid)
-    if p.remote_id is not None:
-        pending.remote_ids(conn, acc, folder, p).add(p.remote_id)
+    if known is not None:
+        known.add(p.remote_id)  # type: ignore[arg-type]  # (known only with a remote id)
     if p.participants:
-        pending.participants.extend(
-            [(mid, role, pos, addr, name) for role, pos, addr, name in p.participants])
+        pending.participants.extend([(mid, *row) for row in p.participants])
     if p.attachments:
         pending.attachments.extend(
             [(mid, row[0], pos, *row[1:]) for pos, row in enumerate(p.attachments)])
@@ -350,10 +350,17 @@ def ingest_batch(
     updated: list[int] = []
     duplicates = warnings = 0
     pending = _Pending(batch)
-    pending.msgids.load(conn, [key for p in batch for key in _thread_keys(
-        state.account_id(conn, p.account, p.channel or str(ChannelKind.EMAIL)), p)[0]])
+    places: list[tuple[int, int, str]] = []
+    keys: list[tuple[list[str], list[str]]] = []
     for p in batch:
-        mid = _insert_one(conn, state, p, updated, dedupe_content, pending, headers_only)
+        channel = p.channel or str(ChannelKind.EMAIL)
+        acc = state.account_id(conn, p.account, channel)
+        places.append((acc, state.folder_id(conn, acc, p.folder), channel))
+        keys.append(_thread_keys(acc, p))
+    pending.msgids.load(conn, [key for all_keys, _ in keys for key in all_keys])
+    for p, where, thread_keys in zip(batch, places, keys, strict=True):
+        mid = _insert_one(conn, p, where, thread_keys, updated, dedupe_content, pending,
+                          headers_only)
         if mid is None:
             duplicates += 1
             continue
