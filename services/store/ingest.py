@@ -85,6 +85,52 @@ class WriterState:
         return ident
 
 
+class _Threads:
+    """The batch's new thread rows and later dates for older ones, written at its end:
+    one ``executemany`` each instead of an INSERT or UPDATE per message.  A new thread's
+    id is taken as SQLite takes it (one more than the largest); a row's ``last_date``
+    moves as the per-message ``coalesce(last_date, 0) < date`` UPDATE would move it.
+    Whatever reads the table during the batch (a subject lookup, a merge) calls
+    :meth:`flush` first."""
+
+    def __init__(self) -> None:
+        self.next_id: int | None = None
+        self.new: dict[int, list[object]] = {}  # id -> [subject_key, last_date]
+        self.dates: dict[int, int] = {}  # an older thread's id -> the newest date given
+
+    def create(self, conn: sqlite3.Connection, subject_key: str, date: int | None) -> int:
+        if self.next_id is None:
+            self.next_id = int(conn.execute(
+                "SELECT coalesce(max(id), 0) + 1 FROM threads").fetchone()[0])
+        tid = self.next_id
+        self.next_id += 1
+        self.new[tid] = [subject_key, date]
+        return tid
+
+    def touch(self, tid: int, date: int) -> None:
+        """What ``UPDATE threads SET last_date = date WHERE id = tid AND
+        coalesce(last_date, 0) < date`` does."""
+        row = self.new.get(tid)
+        if row is not None:
+            last = row[1]
+            if (last if isinstance(last, int) else 0) < date:
+                row[1] = date
+            return
+        if self.dates.get(tid, date) <= date:
+            self.dates[tid] = date
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        if self.new:
+            conn.executemany("INSERT INTO threads (id, subject_key, last_date) VALUES (?, ?, ?)",
+                             [(tid, *row) for tid, row in self.new.items()])
+            self.new = {}
+        if self.dates:
+            conn.executemany(
+                "UPDATE threads SET last_date = ? WHERE id = ? AND coalesce(last_date, 0) < ?",
+                [(date, tid, date) for tid, date in self.dates.items()])
+            self.dates = {}
+
+
 class _Pending:
     """One batch's rows for the tables nothing reads back during the batch (inserted with
     one ``executemany`` each at its end, in the same order) and its known remote ids."""
@@ -99,6 +145,7 @@ class _Pending:
         self.heads: list[tuple[int, str, bytes]] = []
         self.remote: dict[tuple[int, int], set[str]] = {}
         self.msgids = _MsgIds()
+        self.threads = _Threads()
 
     def remote_ids(self, conn: sqlite3.Connection, acc: int, folder: int,
                    p: PreparedMessage) -> set[str]:
@@ -126,6 +173,7 @@ class _Pending:
                 "INSERT INTO message_heads (message_id, codec, data) VALUES (?, ?, ?)",
                 self.heads)
         self.msgids.flush(conn)
+        self.threads.flush(conn)
         if self.participants:
             conn.executemany(
                 "INSERT INTO participants (message_id, role, position, address, name) "
@@ -240,7 +288,7 @@ def _merge_threads(
 
 def _assign_thread(
     conn: sqlite3.Connection, keys: list[str], refs: list[str], p: PreparedMessage,
-    updated: list[int], msgids: _MsgIds,
+    updated: list[int], msgids: _MsgIds, threads: _Threads,
 ) -> tuple[int, dict[str, int | None]]:
     existing: dict[str, int | None] = {}
     tids: set[int] = set()
@@ -253,6 +301,7 @@ def _assign_thread(
     if not tids:
         tid: int | None = None
         if p.conversation is None and not refs and p.reply_subject and p.subject_key:
+            threads.flush(conn)
             row = conn.execute(
                 "SELECT id FROM threads WHERE subject_key = ? "
                 "ORDER BY last_date DESC, id DESC LIMIT 1",
@@ -260,21 +309,15 @@ def _assign_thread(
             ).fetchone()
             tid = int(row[0]) if row else None
         if tid is None:
-            cur = conn.execute(
-                "INSERT INTO threads (subject_key, last_date) VALUES (?, ?)",
-                (p.subject_key, p.date),
-            )
-            return int(cur.lastrowid or 0), existing
+            return threads.create(conn, p.subject_key, p.date), existing
     else:
         tid = min(tids)
         if len(tids) > 1:
+            threads.flush(conn)
             _merge_threads(conn, tid, tids - {tid}, updated)
             msgids.retarget(tids - {tid}, tid)
     if p.date is not None:
-        conn.execute(
-            "UPDATE threads SET last_date = ? WHERE id = ? AND coalesce(last_date, 0) < ?",
-            (p.date, tid, p.date),
-        )
+        threads.touch(tid, p.date)
     return tid, existing
 
 
@@ -294,7 +337,8 @@ def _insert_one(
     known = pending.remote_ids(conn, acc, folder, p) if p.remote_id is not None else None
     if _is_duplicate(conn, acc, p, by_content, known):
         return None
-    tid, existing = _assign_thread(conn, keys[0], keys[1], p, updated, pending.msgids)
+    tid, existing = _assign_thread(conn, keys[0], keys[1], p, updated, pending.msgids,
+                                   pending.threads)
     if not headers_only:
         pending.blobs.append((p.sha256, p.raw_codec, p.raw_data))
     if p.text_key is not None:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.store import Store, StoreEvent
 
@@ -114,3 +119,50 @@ def test_one_batch_threads_exactly_as_one_message_at_a_time(tmp_path: Path) -> N
     finally:
         singles.close()
         batched.close()
+
+
+_WHEN = [datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC),
+         datetime(2023, 7, 1, tzinfo=UTC), datetime(1965, 1, 1, tzinfo=UTC)]
+_message = st.tuples(
+    st.sampled_from(["a@x", "b@x", "c@x", "d@x", ""]),  # Message-ID ("" none; ids repeat)
+    st.lists(st.sampled_from(["a@x", "b@x", "c@x", "d@x"]), max_size=3),  # References
+    st.sampled_from(["one", "Re: one", "two", "RE: two", "Re: one"]),
+    st.sampled_from(_WHEN),
+)
+
+
+def _threads(store: Store, ids: list[int]) -> set[tuple[frozenset[int], int | None]]:
+    """Each thread as (the positions of its messages in ``ids``, its last_date)."""
+    members: dict[int, set[int]] = {}
+    for n, mid in enumerate(ids):
+        members.setdefault(_tid(store, mid) or 0, set()).add(n)
+    dates = dict(store.read_rows("SELECT id, last_date FROM threads"))
+    return {(frozenset(ns), dates.get(tid)) for tid, ns in members.items()}
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(_message, min_size=1, max_size=9), cut=st.integers(0, 9))
+def test_batches_thread_and_date_threads_as_single_messages_do(
+    tmp_path_factory: pytest.TempPathFactory, messages: list[tuple[str, list[str], str, datetime]],
+    cut: int,
+) -> None:
+    """New threads and later dates are written at a batch's end: replies before parents,
+    merges, repeated ids, subject fallbacks and dates before 1970 give the same threads,
+    with the same last dates, in one batch, in two, or one message at a time."""
+    raws = [make_raw(n, msgid=msgid, references=" ".join(refs) or None, subject=subject,
+                     date=when, body=f"message {n}")
+            for n, (msgid, refs, subject, when) in enumerate(messages)]
+    folder = tmp_path_factory.mktemp("threads")
+    results = []
+    for name, batches in (("singles", [[r] for r in raws]), ("one", [raws]),
+                          ("two", [raws[:cut], raws[cut:]])):
+        store = Store.open(folder / f"{name}.sqlite3")
+        try:
+            ids = [mid for batch in batches if batch
+                   for mid in store.ingest([item(r) for r in batch]).ids]
+            assert len(ids) == len(raws)
+            results.append(_threads(store, ids))
+        finally:
+            store.close()
+    assert results[0] == results[1] == results[2]
