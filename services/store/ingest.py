@@ -95,7 +95,7 @@ class _Threads:
 
     def __init__(self) -> None:
         self.next_id: int | None = None
-        self.new: dict[int, list[object]] = {}  # id -> [subject_key, last_date]
+        self.new: dict[int, tuple[str, int | None]] = {}  # id -> (subject_key, last_date)
         self.dates: dict[int, int] = {}  # an older thread's id -> the newest date given
 
     def create(self, conn: sqlite3.Connection, subject_key: str, date: int | None) -> int:
@@ -104,7 +104,7 @@ class _Threads:
                 "SELECT coalesce(max(id), 0) + 1 FROM threads").fetchone()[0])
         tid = self.next_id
         self.next_id += 1
-        self.new[tid] = [subject_key, date]
+        self.new[tid] = (subject_key, date)
         return tid
 
     def touch(self, tid: int, date: int) -> None:
@@ -112,9 +112,8 @@ class _Threads:
         coalesce(last_date, 0) < date`` does."""
         row = self.new.get(tid)
         if row is not None:
-            last = row[1]
-            if (last if isinstance(last, int) else 0) < date:
-                row[1] = date
+            if (row[1] or 0) < date:
+                self.new[tid] = (row[0], date)
             return
         if self.dates.get(tid, date) <= date:
             self.dates[tid] = date
@@ -360,8 +359,8 @@ def _insert_one(
             pending.msgids.add(key, tid, mid if key == own else None)
         elif key == own and existing[key] is None:
             pending.msgids.set_message(conn, key, mid)
-    if known is not None:
-        known.add(p.remote_id)  # type: ignore[arg-type]  # (known only with a remote id)
+    if known is not None and p.remote_id is not None:
+        known.add(p.remote_id)
     if p.participants:
         pending.participants.extend([(mid, *row) for row in p.participants])
     if p.attachments:

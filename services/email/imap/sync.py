@@ -145,6 +145,9 @@ class _Parsers:
                 self.warm = self.pool.submit(warm_up)
             except Exception as exc:  # a broken pool (BrokenProcessPool) or one shut down
                 self._give_up(exc)
+            else:  # the worker is up (or failed): the chunks waiting for it go
+                loop = asyncio.get_running_loop()
+                self.warm.add_done_callback(lambda _: _call_soon(loop, self._dispatch, loop))
 
     def _give_up(self, exc: BaseException) -> None:
         _log.warning("header parsing stays in a thread: the worker process failed: %s", exc)
@@ -168,8 +171,6 @@ class _Parsers:
             if started is not None:
                 return started
         result: asyncio.Future[Parsed] = loop.create_future()
-        if not self.waiting and self.warm is not None:
-            self.warm.add_done_callback(lambda _: _call_soon(loop, self._dispatch, loop))
         self.waiting.append((result, chunk))
         return result
 
