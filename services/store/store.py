@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from services.errors import NotFound, StoreError
 from services.models import Account, ChannelKind, Flag, Message
 from services.store.blobs import Codec, PlainCodec, decode_blob, read_blob
+from services.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from services.store.cipher import DB_ERRORS, DatabaseKey
 from services.store.events import IngestResult, StoreEvent
 from services.store.ingest import WriterState, delete_messages, ingest_batch
@@ -66,7 +67,8 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
-        self._writer = Writer(writer_conn, self._dispatch)
+        checkpointer = Checkpointer(lambda: connect(path, key=key))
+        self._writer = Writer(writer_conn, self._dispatch, checkpointer=checkpointer)
 
     @classmethod
     def open(cls, path: Path | str, *, codec: Codec | None = None,
@@ -81,6 +83,10 @@ class Store:
         conn = connect(path, key=key)
         try:
             migrate(conn)
+            conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+        except DB_ERRORS as exc:
+            conn.close()
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
         except BaseException:
             conn.close()
             raise

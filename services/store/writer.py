@@ -3,7 +3,9 @@
 Every write is a task ``fn(conn) -> (result, events)`` run inside one
 ``BEGIN IMMEDIATE`` transaction; after ``COMMIT`` the events go to ``on_commit``
 (on the writer thread).  A task submitted from the writer thread itself (a
-subscriber that writes) runs at once instead of deadlocking on the queue.
+subscriber that writes) runs at once instead of deadlocking on the queue.  Commits wake
+the :class:`~services.store.checkpoint.Checkpointer`, if given, which copies the WAL
+into the database on its own thread.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from services.errors import StoreError
+from services.store.checkpoint import WAKE_CHANGES, Checkpointer
 from services.store.cipher import DB_ERRORS, DatabaseKey, open_database
 from services.store.events import StoreEvent
 
@@ -65,9 +68,12 @@ class Writer:
         on_commit: Callable[[list[StoreEvent]], None],
         *,
         queue_size: int = 4,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self._conn = conn
         self._on_commit = on_commit
+        self._checkpointer = checkpointer
+        self._woken_at = conn.total_changes
         self._queue: queue.Queue[_Job[Any] | None] = queue.Queue(maxsize=queue_size)
         self._closed = False
         self._lock = threading.Lock()
@@ -97,7 +103,9 @@ class Writer:
             self._closed = True
         self._queue.put(None)
         self._thread.join()
-        self._conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self._conn.close()  # the last connection: SQLite checkpoints and drops the WAL
 
     def _loop(self) -> None:
         while True:
@@ -127,6 +135,9 @@ class Writer:
             else:
                 job.future.set_exception(exc)
             return
+        if self._checkpointer is not None and conn.total_changes - self._woken_at >= WAKE_CHANGES:
+            self._woken_at = conn.total_changes
+            self._checkpointer.wake()
         if events:  # before the result, so a caller sees its events once it returns
             try:
                 self._on_commit(events)
