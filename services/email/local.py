@@ -116,7 +116,7 @@ class LocalMailService:
         # the same bytes were already stored for this account: that message is the one
         rows = self.store.read_rows(
             "SELECT m.id FROM messages m JOIN accounts a ON a.id = m.account_id "
-            "WHERE a.name = ? AND m.sha256 = ? ORDER BY m.id LIMIT 1",
+            "WHERE a.name = ? AND m.sha256 = ? AND m.sha256 <> '' ORDER BY m.id LIMIT 1",
             (self.account.name, hashlib.sha256(raw).hexdigest()),
         )
         if not rows:

@@ -38,6 +38,7 @@ from services.security.compliance import AuditSink, compliance_settings
 from services.security.config import SecurityConfig
 from services.store import Store, StoreEvent
 from services.store.ingest import delete_messages
+from services.store.search import channel_sql
 
 __all__ = [
     "HoldScope",
@@ -320,7 +321,7 @@ class RetentionJob:
                 continue
             cutoff = now - int(period.total_seconds())
             cutoffs[channel] = cutoff
-            where = f"m.channel = ? AND {age} IS NOT NULL AND {age} < ?"
+            where = f"{channel_sql(channel)} AND {age} IS NOT NULL AND {age} < ?"
             due[channel] = [int(r[0]) for r in self.store.read_rows(
                 f"SELECT m.id FROM messages m WHERE {where} AND {not_held_sql()}",
                 (channel, cutoff))]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from services.models import ChannelKind
 from services.store.blobs import Codec, decode_blob
 from services.store.events import IngestResult, StoreEvent
+from services.store.migrations import HASHED
 from services.store.prepare import (
     DELETE_FTS,
     INSERT_FTS,
@@ -248,7 +249,8 @@ def _is_duplicate(
     known: set[str] | None,
 ) -> bool:
     if by_content and conn.execute(
-        "SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ?", (acc, p.sha256)
+        f"SELECT 1 FROM messages WHERE account_id = ? AND sha256 = ? AND {HASHED}",
+        (acc, p.sha256),
     ).fetchone():
         return True
     return known is not None and p.remote_id in known
@@ -477,7 +479,7 @@ def delete_messages(
             continue
         still_used = conn.execute(
             "SELECT 1 FROM messages WHERE account_id IN (SELECT id FROM accounts) "
-            "AND sha256 = ? LIMIT 1",
+            f"AND sha256 = ? AND {HASHED} LIMIT 1",
             (row[3],),
         ).fetchone()
         if still_used is None:

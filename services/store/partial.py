@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from services.errors import NotFound
 from services.store.events import IngestResult, StoreEvent
 from services.store.ingest import WriterState, delete_messages, indexed_values, ingest_batch
+from services.store.migrations import HASHED
 from services.store.prepare import (
     DELETE_FTS,
     INSERT_FTS,
@@ -89,7 +90,7 @@ def claim_probes(acc: int, folder: int, p: PreparedMessage) -> list[tuple[str, t
     probes: list[tuple[str, tuple[object, ...]]] = []
     if p.message_id:
         probes.append((" AND message_id = ?", (p.message_id,)))
-    probes.append((" AND sha256 = ?", (p.sha256,)))
+    probes.append((f" AND sha256 = ? AND {HASHED}", (p.sha256,)))
     if not p.message_id:
         probes.append((" AND subject = ? AND date IS ? AND size = ?", (p.subject, p.date, p.size)))
     return [(f"{base}{extra} ORDER BY id LIMIT 1", (acc, folder, *params))

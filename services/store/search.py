@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.models import SortOrder
+from services.models import ChannelKind, SortOrder
 from services.query.ast import (
     All,
     And,
@@ -57,8 +57,8 @@ from services.store.fieldterms import (
 )
 from services.store.prepare import FLAG_BITS, to_epoch
 
-__all__ = ["FTS_IN", "Compiled", "QueryLike", "compile_node", "fts_expression", "fts_literal",
-           "order_by"]
+__all__ = ["FTS_IN", "Compiled", "QueryLike", "channel_sql", "compile_node", "fts_expression",
+           "fts_literal", "order_by"]
 
 FTS_COLUMNS: dict[TextField, tuple[str, ...]] = {
     TextField.ANY: (),
@@ -266,7 +266,7 @@ class _Compiler:
             return f"NOT coalesce(({self.sql(node.child)}), 0)"
         if isinstance(node, Field):
             self.params.append(str(node.channel))
-            return "m.channel = ?"
+            return channel_sql(str(node.channel))
         if isinstance(node, HasAttachment):
             return "m.has_attachments = 1"
         if isinstance(node, FlagIs):
@@ -335,13 +335,23 @@ class _Compiler:
         return f" {op} ".join(parts)
 
 
+def channel_sql(channel: str) -> str:
+    """``m.channel = ?`` (the parameter: ``channel``), with the condition of the partial
+    index ``messages_channel`` for any channel but e-mail, so that the index serves it."""
+    if channel == ChannelKind.EMAIL:
+        return "m.channel = ?"
+    return "m.channel = ? AND m.channel <> 'email'"
+
+
 _INDEXED_FIELDS = (TextField.FOLDER, TextField.ACCOUNT, TextField.MESSAGE_ID)
 
 
 def _indexed(node: Node) -> bool:
     """Whether ``node``'s SQL is one an index of ``messages`` serves (a conjunct of it
     narrows the rows the planner reads)."""
-    if isinstance(node, FlagIs | HasAttachment | Field):
+    if isinstance(node, Field):
+        return node.channel != ChannelKind.EMAIL  # e-mail: the rows the index leaves out
+    if isinstance(node, FlagIs | HasAttachment):
         return True
     if isinstance(node, Not):
         return isinstance(node.child, FlagIs)

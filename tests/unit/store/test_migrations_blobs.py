@@ -51,6 +51,27 @@ def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(tmp_path: Path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name='partial'").fetchone() is None
 
 
+def test_version_7_makes_three_indexes_partial_and_keeps_every_row(tmp_path: Path) -> None:
+    conn = _conn(tmp_path / "db.sqlite3")
+    assert migrate(conn, MIGRATIONS[:6]) == 6
+    conn.execute("INSERT INTO accounts (id, name, provider) VALUES (1, 'a', 'imap')")
+    conn.execute("INSERT INTO messages (account_id, channel, sha256, has_attachments, date) "
+                 "VALUES (1, 'sms', 'h1', 1, 5), (1, 'email', '', 0, 6), (1, 'email', 'h2', 1, 7)")
+    assert migrate(conn) == len(MIGRATIONS) >= 7
+    sql = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+    assert sql["messages_attach"].endswith("WHERE has_attachments = 1")
+    assert sql["messages_channel"].endswith("WHERE channel <> 'email'")
+    assert sql["messages_sha"].endswith("WHERE sha256 <> ''")
+
+    def ids(index: str, where: str) -> list[int]:
+        return [r[0] for r in conn.execute(
+            f"SELECT id FROM messages INDEXED BY {index} WHERE {where} ORDER BY id")]
+
+    assert ids("messages_attach", "has_attachments = 1") == [1, 3]
+    assert ids("messages_channel", "channel = 'sms' AND channel <> 'email'") == [1]
+    assert ids("messages_sha", "account_id = 1 AND sha256 <> ''") == [1, 3]
+
+
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     conn = _conn(tmp_path / "db.sqlite3")
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")

@@ -1,5 +1,6 @@
 """Query plans: the newest-first page plans (date-index walk vs. hit lookup) give the same
-rows; the server-ingest orphan probes read indexes."""
+rows; the server-ingest orphan probes read indexes; the partial indexes serve their
+lookups."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pytest
 
 import services.store.store as store_module
 from services.mime.parse import parse_message
-from services.models import Flag
-from services.query.ast import And, FlagIs, Not, Term, TextField
+from services.models import ChannelKind, Flag
+from services.query.ast import And, Field, FlagIs, HasAttachment, Not, Term, TextField
 from services.store import Store
 from services.store.partial import HAS_ORPHANS, claim_probes
 from services.store.prepare import prepare
+from services.store.search import channel_sql, compile_node
 from tests.unit.store.helpers import Q, item, make_raw
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -67,3 +69,27 @@ def test_orphan_claims_probe_by_the_message_s_own_keys(store: Store) -> None:
     no_id = p._replace(message_id=None)
     plans = [_plan(store, *q) for q in claim_probes(1, 2, no_id)]
     assert len(plans) == 2 and all("messages_orphan" not in plan for plan in plans)
+
+
+@pytest.mark.parametrize(("node", "index"), [(HasAttachment(), "messages_attach"),
+                                             (Field(ChannelKind.SMS), "messages_channel")])
+def test_attachment_and_channel_searches_use_their_partial_indexes(
+    store: Store, node: HasAttachment | Field, index: str
+) -> None:
+    """messages_attach and messages_channel hold only the rows these searches want
+    (schema version 7); the compiled SQL states each index's condition."""
+    compiled = compile_node(node)
+    sql = f"SELECT m.id FROM messages m WHERE {compiled.where} ORDER BY m.date DESC"
+    plan = _plan(store, sql, compiled.params)
+    assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan  # in date order, too
+
+
+def test_channel_sql_states_the_index_condition_for_every_channel_but_email(
+    store: Store,
+) -> None:
+    assert channel_sql(ChannelKind.EMAIL) == "m.channel = ?"
+    for kind in ChannelKind:
+        if kind != ChannelKind.EMAIL:
+            plan = _plan(store, f"SELECT m.id FROM messages m WHERE {channel_sql(kind)}",
+                         (str(kind),))
+            assert "INDEX messages_channel" in plan, kind
