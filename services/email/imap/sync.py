@@ -64,6 +64,9 @@ _POOL_THRESHOLD = 4000  # below this, parse in a thread (a process pool costs ~0
 _INFLIGHT = 6  # parsed chunks waiting for the writer (the consumer groups them)
 _GROUP = 6  # chunks the writer may take at once
 _GROUP_MESSAGES = 5000  # messages per write transaction at most (whole chunks)
+# ... and at least, while more are coming: a commit costs about as much as the pages it
+# touches, and the index pages a small batch touches are nearly as many as a big one's
+_GROUP_MIN = 3000
 _FLAG_CHUNK = 5000
 
 
@@ -244,9 +247,10 @@ async def fetch_headers(
     pause: asyncio.Event | None,
 ) -> tuple[list[int], bool]:
     """Fetch, parse and ingest the headers of ``uids`` in the given order; returns (new
-    local ids, finished).  Each write is one transaction of whole chunks (the ones parsed
-    while the previous write ran, up to ``_GROUP_MESSAGES``: when writing is the slow
-    stage, fewer, bigger commits): stopping leaves no half chunk."""
+    local ids, finished).  Each write is one transaction of whole chunks: the ones parsed
+    while the previous write ran, up to ``_GROUP_MESSAGES`` (when writing is the slow
+    stage, fewer, bigger commits), and at least ``_GROUP_MIN`` messages unless the fetch
+    has ended.  Stopping leaves no half chunk."""
     parsers = _Parsers(config, len(uids))
     queue: asyncio.Queue[asyncio.Future[Parsed] | None] = asyncio.Queue(_INFLIGHT)
     ids: list[int] = []
@@ -255,23 +259,38 @@ async def fetch_headers(
     async def consume() -> None:
         waiting: deque[asyncio.Future[Parsed] | list[PreparedMessage]] = deque()
         end = False
+
+        async def take() -> None:
+            """The next parse from the queue into ``waiting`` (None: the fetch has ended)."""
+            nonlocal end
+            item = await queue.get()
+            if item is None:
+                end = True
+            else:
+                waiting.append(item)
+
         while not end or waiting:
             while not end and (not waiting or (len(waiting) < _GROUP and not queue.empty())):
-                item = await queue.get()
-                if item is None:
-                    end = True
-                else:
-                    waiting.append(item)
+                await take()
             if not waiting:
                 break
             head = waiting.popleft()
             prepared = head if isinstance(head, list) else _unpack(await head)
-            # chunks parsed while the last write ran go in with it: one commit for several
-            while waiting:
+            # chunks parsed while the last write ran go in with it, and the write waits
+            # for chunks still being parsed up to _GROUP_MIN: one commit for several
+            while True:
+                if not waiting and not end and len(prepared) < _GROUP_MIN:
+                    await take()
+                if not waiting:
+                    break
                 nxt = waiting[0]
                 if not isinstance(nxt, list):
-                    if not nxt.done() or nxt.exception() is not None:
-                        break
+                    if not nxt.done():
+                        if len(prepared) >= _GROUP_MIN:
+                            break
+                        await asyncio.wait((nxt,))
+                    if nxt.cancelled() or nxt.exception() is not None:
+                        break  # raised when it heads the next write
                     nxt = waiting[0] = _unpack(nxt.result())
                 if len(prepared) + len(nxt) > _GROUP_MESSAGES:
                     break

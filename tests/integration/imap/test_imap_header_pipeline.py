@@ -1,8 +1,8 @@
 """The header sync's pipeline against the real Dovecot: the worker process stores what
 parsing in a thread stores, chunks that find the thread busy wait for the starting worker
 instead of queueing behind the thread, a worker that cannot start leaves the parsing in
-the thread, and chunks parsed during a slow write are committed together (whole chunks,
-bounded)."""
+the thread, chunks parsed during a slow write are committed together (whole chunks,
+bounded), and a write waits for chunks still being parsed up to a minimum."""
 
 from __future__ import annotations
 
@@ -150,26 +150,58 @@ async def test_a_worker_that_cannot_start_leaves_parsing_in_the_thread(
     assert caplog.text.count("the worker process failed") == 1  # said once, not per chunk
 
 
+def _record_writes(monkeypatch: pytest.MonkeyPatch, first_takes: float = 0) -> list[list[int]]:
+    """The UIDs of each write, in order (the first write sleeps ``first_takes`` s)."""
+    batches: list[list[int]] = []
+    real_ingest = imap_sync.ingest_remote
+
+    def ingest(store: Store, prepared: list[Any], **kw: Any) -> Any:
+        batches.append([int(p.remote_id) for p in prepared])
+        time.sleep(first_takes if len(batches) == 1 else 0)
+        return real_ingest(store, prepared, **kw)
+
+    monkeypatch.setattr(imap_sync, "ingest_remote", ingest)
+    return batches
+
+
 async def test_chunks_parsed_during_a_slow_write_commit_together(
     mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = await _sync(mailbox, tmp_path / "one.sqlite3", workers=0)
-    batches: list[list[int]] = []
-    real_ingest = imap_sync.ingest_remote
-
-    def slow_ingest(store: Store, prepared: list[Any], **kw: Any) -> Any:
-        batches.append([int(p.remote_id) for p in prepared])
-        time.sleep(0.2 if len(batches) == 1 else 0)  # the next chunks arrive meanwhile
-        return real_ingest(store, prepared, **kw)
-
-    monkeypatch.setattr(imap_sync, "ingest_remote", slow_ingest)
+    batches = _record_writes(monkeypatch, first_takes=0.2)  # the next chunks arrive meanwhile
     monkeypatch.setattr(imap_sync, "_GROUP_MESSAGES", 21)  # three chunks of 7 at most
+    monkeypatch.setattr(imap_sync, "_GROUP_MIN", 0)  # no write waits for chunks
     grouped = await _sync(mailbox, tmp_path / "grouped.sqlite3", workers=0)
     assert grouped.keys() == reference.keys()
     sizes = [len(b) for b in batches]
+    assert sizes[0] == 7  # the first write took the one chunk there was
     assert sum(sizes) == COUNT and max(sizes) == 21 and all(n % 7 == 0 for n in sizes[:-1])
     order = [uid for batch in batches for uid in batch]
     assert order == sorted(order, reverse=True)  # still newest first, each message once
+
+
+async def test_a_write_waits_for_chunks_still_being_parsed_up_to_the_minimum(
+    mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = await _sync(mailbox, tmp_path / "one.sqlite3", workers=0)
+    batches = _record_writes(monkeypatch)
+    real_prepare = imap_sync.prepare_header_data
+
+    def slow_prepare(*args: Any) -> Any:
+        time.sleep(0.05)  # every chunk is still being parsed when the writer is free
+        return real_prepare(*args)
+
+    monkeypatch.setattr(imap_sync, "prepare_header_data", slow_prepare)
+    monkeypatch.setattr(imap_sync, "_GROUP_MESSAGES", 21)
+    monkeypatch.setattr(imap_sync, "_GROUP_MIN", 14)  # two chunks of 7 at least
+    grouped = await _sync(mailbox, tmp_path / "grouped.sqlite3", workers=0)
+    assert grouped == reference
+    sizes = [len(b) for b in batches]
+    # 60 = 8 chunks of 7 and one of 4: every write but the last holds two or three chunks
+    assert sum(sizes) == COUNT and all(14 <= n <= 21 for n in sizes[:-1]), sizes
+    assert len(sizes) <= 5 and sizes[-1] <= 21
+    order = [uid for batch in batches for uid in batch]
+    assert order == sorted(order, reverse=True)
 
 
 async def test_a_failing_write_ends_the_sync_with_its_error_instead_of_hanging(

@@ -35,11 +35,13 @@ def _message_count(store: Store) -> int:
 
 @pytest.mark.skipif(not dovecot_available(), reason="dovecot is not installed")
 async def test_server_killed_mid_sync_resumes_without_duplicates(
-    tls_ca: object, store: Store, make_service: ServiceFactory
+    tls_ca: object, store: Store, make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from services.email.imap import sync as imap_sync
     from tests.support.tls import TestCA
 
     assert isinstance(tls_ca, TestCA)
+    monkeypatch.setattr(imap_sync, "_GROUP_MIN", 40)  # a write per chunk: progress mid-fetch
     with DovecotServer(ca=tls_ca) as server:
         server.append_many("alice", "INBOX", [make_raw(i) for i in range(300)])
         service = make_service(server, fetch_chunk=40, parse_workers=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from services.models import Flag
 from services.query import EmailQuery
 from services.store import Store
@@ -19,9 +21,14 @@ def _subjects(store: Store, folder: str = "INBOX") -> list[str]:
 
 
 async def test_initial_sync_newest_first_within_window(
-    clean_mailbox: DovecotServer, store: Store, make_service: ServiceFactory
+    clean_mailbox: DovecotServer, store: Store, make_service: ServiceFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import UTC, datetime, timedelta
+
+    from services.email.imap import sync as imap_sync
+
+    monkeypatch.setattr(imap_sync, "_GROUP_MIN", 10)  # progress as each chunk of 10 is written
 
     now = datetime.now(UTC)
     old = [make_raw(i, days_ago=40) for i in range(3)]
