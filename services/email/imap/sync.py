@@ -45,6 +45,7 @@ from services.email.imap.protocol import (
     warm_up,
 )
 from services.store.blobs import Codec
+from services.store.bulkgc import older_objects_frozen
 from services.store.partial import (
     RemoteIngest,
     apply_remote_flags,
@@ -250,7 +251,9 @@ async def fetch_headers(
     local ids, finished).  Each write is one transaction of whole chunks: the ones parsed
     while the previous write ran, up to ``_GROUP_MESSAGES`` (when writing is the slow
     stage, fewer, bigger commits), and at least ``_GROUP_MIN`` messages unless the fetch
-    has ended.  Stopping leaves no half chunk."""
+    has ended.  Stopping leaves no half chunk.  A bulk fetch (as many messages as make a
+    worker process worth starting) runs with the collector skipping older objects
+    (:mod:`services.store.bulkgc`)."""
     parsers = _Parsers(config, len(uids))
     queue: asyncio.Queue[asyncio.Future[Parsed] | None] = asyncio.Queue(_INFLIGHT)
     ids: list[int] = []
@@ -321,6 +324,9 @@ async def fetch_headers(
 
     items = header_items(config.extra_headers, full=config.full_headers)
     finished = True
+    bulk = contextlib.ExitStack()
+    if len(uids) >= _POOL_THRESHOLD:
+        bulk.enter_context(older_objects_frozen())
     try:
         for chunk in chunked(uids, config.fetch_chunk):
             if pause is not None and pause.is_set():
@@ -337,6 +343,7 @@ async def fetch_headers(
         raise
     finally:
         parsers.shutdown()
+        bulk.close()
     return ids, finished
 
 

@@ -7,6 +7,7 @@ bounded), and a write waits for chunks still being parsed up to a minimum."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import time
@@ -229,3 +230,24 @@ async def test_a_failing_write_ends_the_sync_with_its_error_instead_of_hanging(
         assert len(remote_ids(store, "w", "INBOX")) == 7  # the first chunk, committed
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("threshold", [COUNT, COUNT + 1])
+async def test_a_bulk_fetch_runs_with_older_objects_frozen(
+    mailbox: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    """From a worker process's worth of messages on (services.store.bulkgc); below it, and
+    after it, the collector is as it was."""
+    frozen: list[bool] = []
+    real_ingest = imap_sync.ingest_remote
+
+    def spy(store: Store, prepared: list[Any], **kw: Any) -> Any:
+        frozen.append(gc.get_freeze_count() > 0)
+        return real_ingest(store, prepared, **kw)
+
+    monkeypatch.setattr(imap_sync, "ingest_remote", spy)
+    monkeypatch.setattr(imap_sync, "_POOL_THRESHOLD", threshold)
+    rows = await _sync(mailbox, tmp_path / "gc.sqlite3", workers=0)
+    assert len(rows) == COUNT and frozen
+    assert set(frozen) == {threshold <= COUNT}
+    assert gc.get_freeze_count() == 0
