@@ -114,6 +114,7 @@ class LocalMailService:
         if result.ids:
             return self.store.get(result.ids[0])
         # the same bytes were already stored for this account: that message is the one
+        # (``sha256 <> ''``: the partial index's condition, services.store.migrations.HASHED)
         rows = self.store.read_rows(
             "SELECT m.id FROM messages m JOIN accounts a ON a.id = m.account_id "
             "WHERE a.name = ? AND m.sha256 = ? AND m.sha256 <> '' ORDER BY m.id LIMIT 1",

@@ -3,9 +3,9 @@
 In WAL mode a commit appends the pages it changed to the log; a *checkpoint* copies the
 log's newest version of each page back into the database file.  SQLite's automatic
 checkpoint runs on the committing connection once the log holds ``wal_autocheckpoint``
-pages (1,000 by default): on the writer thread, which is the slowest stage of a bulk sync,
-and after every commit of one, since a batch of a few thousand messages changes more pages
-than that.  The store instead
+pages (1,000 by default): on the writer thread, one of the two busiest stages of a bulk
+sync, and after nearly every commit of one, since a batch of a few thousand messages changes
+more pages than that.  The store instead
 
 - sets the automatic checkpoint to :data:`BACKSTOP_PAGES`, so the log is still bounded
   when this thread falls behind or cannot run (the writer's own checkpoint then copies
@@ -43,9 +43,8 @@ _log = logging.getLogger(__name__)
 class Checkpointer:
     """A thread that runs a passive checkpoint each time it is woken (wakes that come
     while it works fold into one more run).  ``connect`` opens its connection, on the
-    thread (a
-    failure to open is logged and leaves checkpoints to the writer); :meth:`close` waits
-    for a running checkpoint and closes the connection."""
+    thread; a failure to open is logged and leaves checkpoints to the writer.
+    :meth:`close` waits for a running checkpoint and closes the connection."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
