@@ -43,7 +43,8 @@ _log = logging.getLogger(__name__)
 class Checkpointer:
     """A thread that runs a passive checkpoint each time it is woken (wakes that come
     while it works fold into one more run).  ``connect`` opens its connection, on the
-    thread; a failure to open is logged and leaves checkpoints to the writer.
+    thread, when it is first woken; a failure to open is logged and leaves checkpoints to
+    the writer.
     :meth:`close` waits for a running checkpoint and closes the connection."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
@@ -64,17 +65,20 @@ class Checkpointer:
         self._thread.join()
 
     def _loop(self) -> None:
-        try:
-            conn = self._connect()
-        except StoreError as exc:
-            _log.warning("no background checkpoints (the writer's own still run): %s", exc)
-            return
+        conn: sqlite3.Connection | None = None
         try:
             while True:
                 self._wake.wait()
                 self._wake.clear()
                 if self._closed:
                     return
+                if conn is None:  # at the first wake: a short-lived store never opens it
+                    try:
+                        conn = self._connect()
+                    except StoreError as exc:
+                        _log.warning("no background checkpoints (the writer's own still "
+                                     "run): %s", exc)
+                        return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except DB_ERRORS as exc:
@@ -83,4 +87,5 @@ class Checkpointer:
                 else:
                     self.runs += 1
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()

@@ -123,3 +123,21 @@ def test_an_encrypted_store_is_checkpointed_with_its_key(tmp_path: Path) -> None
         _wait_for(lambda: checkpointer.runs >= 1)
     with Store.open(path, key=key) as store:
         assert store.read_rows("SELECT count(*) FROM messages")[0][0] == 200
+
+
+def test_the_checkpoint_connection_is_opened_only_when_first_needed(tmp_path: Path) -> None:
+    """A short-lived store (a command-line search) never opens it."""
+    opened: list[Path] = []
+
+    def spy() -> sqlite3.Connection:
+        opened.append(tmp_path)
+        return connect(tmp_path / "db.sqlite3")
+
+    idle = Checkpointer(spy)
+    idle.close()
+    assert opened == [] and idle.runs == 0
+    woken = Checkpointer(spy)
+    woken.wake()
+    _wait_for(lambda: woken.runs == 1)
+    woken.close()
+    assert len(opened) == 1
