@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,7 +16,7 @@ from services.errors import AuthenticationError, ConfigurationError, ConnectionF
 from services.security.secrets import MemorySecrets
 from tests.integration.imap.conftest import ServiceFactory
 from tests.support.servers.dovecot import BAD_LOGIN_SOURCE_IP, DovecotServer
-from tests.support.tls import make_test_ca
+from tests.support.tls import TestCA, make_test_ca
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
@@ -61,6 +66,40 @@ async def test_untrusted_certificate_is_a_clear_connection_failure(
         import shutil
 
         shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_a_certificate_for_another_host_is_refused_with_a_clear_error(
+    tls_ca: TestCA, make_service: ServiceFactory
+) -> None:
+    """Signed by the trusted CA but issued for another name: hostname checking refuses it
+    (a real TLS handshake with a server on loopback that presents that certificate)."""
+    leaf = tls_ca.ca.issue_cert("mail.other.example")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(server_ctx)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    handshakes: list[str] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):  # ssl.SSLError is one: the client hangs up
+            conn, _ = listener.accept()
+            with conn, server_ctx.wrap_socket(conn, server_side=True) as tls:
+                handshakes.append("completed")  # must not happen
+                tls.sendall(b"* OK IMAP4rev1 ready\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    server = SimpleNamespace(host="127.0.0.1", imap_port=listener.getsockname()[1],
+                             ca_pem=tls_ca.ca_pem, users={})
+    service = make_service(server, security="ssl")  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ConnectionFailed,
+                           match=r"certificate for 127\.0\.0\.1 not trusted: .*mismatch"):
+            await service.connect()
+    finally:
+        thread.join(10)
+        listener.close()
+    assert handshakes == []
 
 
 async def test_wrong_password_fails_fast_with_one_attempt(
